@@ -1,0 +1,206 @@
+"""The ``cosim`` command line.
+
+Exit codes (DESIGN.md): 0 success; 2 a user error, reported as one line on stderr naming the
+file, key or value and what is allowed; 1 an internal error (a bug: the traceback is printed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cosim.errors import CosimError
+
+app = typer.Typer(
+    name="cosim",
+    help="Hardware simulation and co-design workbench: trace PyTorch workloads, simulate them on "
+    "hardware models, verify RTL, explore design spaces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+graph_app = typer.Typer(help="Inspect workload graphs.", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fmt_si(x: float, unit: str = "") -> str:
+    """Engineering notation: 1.23 G, 456 k, ..."""
+    for div, p in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.3g} {p}{unit}"
+    return f"{x:.3g} {unit}".rstrip()
+
+
+def fmt_seconds(s: float) -> str:
+    for div, u in ((1.0, "s"), (1e-3, "ms"), (1e-6, "us")):
+        if s >= div:
+            return f"{s / div:.4g} {u}"
+    return f"{s / 1e-9:.4g} ns"
+
+
+def emit_json(obj: object) -> None:
+    sys.stdout.write(json.dumps(obj, indent=1) + "\n")
+
+
+# --------------------------------------------------------------------------- trace / graph
+
+
+@app.command()
+def trace(
+    workload: Annotated[Path, typer.Argument(help="workload spec (workloads/*.yaml)")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="write the graph JSON here")] = None,
+) -> None:
+    """Trace a workload spec with torch.export into a workload graph."""
+    from cosim.workload import load_workload
+
+    g = load_workload(workload)
+    if output is not None:
+        g.save(output)
+        err.print(f"wrote {output}: {g.number_of_nodes()} ops, {fmt_si(g.total_flops, 'FLOP')}")
+    else:
+        sys.stdout.write(g.to_json(indent=1) + "\n")
+
+
+@graph_app.command("summary")
+def graph_summary(
+    graph: Annotated[Path, typer.Argument(help="graph JSON, workload YAML or op-list CSV")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Op counts, FLOPs, bytes and arithmetic intensity per op kind."""
+    from cosim.workload import load_workload
+
+    g = load_workload(graph)
+    rows = g.summary()
+    if as_json:
+        emit_json(
+            {
+                "name": g.title,
+                "kinds": [
+                    {
+                        "kind": r.kind.value,
+                        "count": r.count,
+                        "flops": r.flops,
+                        "bytes": r.bytes_total,
+                        "arithmetic_intensity": r.arithmetic_intensity,
+                    }
+                    for r in rows
+                ],
+                "total": {"count": g.number_of_nodes(), "flops": g.total_flops, "bytes": g.total_bytes},
+            }
+        )
+        return
+    t = Table(title=f"{g.title}: {g.number_of_nodes()} ops")
+    for c in ("kind", "ops", "FLOPs", "bytes", "FLOP/byte"):
+        t.add_column(c, justify="left" if c == "kind" else "right")
+    for r in rows:
+        t.add_row(
+            r.kind.value, str(r.count), fmt_si(r.flops), fmt_si(r.bytes_total, "B"), f"{r.arithmetic_intensity:.3g}"
+        )
+    ai = g.total_flops / g.total_bytes if g.total_bytes else 0.0
+    t.add_row(
+        "total", str(g.number_of_nodes()), fmt_si(g.total_flops), fmt_si(g.total_bytes, "B"), f"{ai:.3g}", style="bold"
+    )
+    out.print(t)
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def print_run(result: object, per_op: bool = True, max_rows: int = 60) -> None:
+    """Readable table of a RunResult: per op (up to `max_rows`) and totals."""
+    from cosim.hw.base import RunResult
+
+    assert isinstance(result, RunResult)
+    t = Table(title=f"{result.workload} on {result.arch}")
+    for c in ("op", "kind", "unit", "cycles", "time", "util %", "bound"):
+        t.add_column(c, justify="left" if c in ("op", "kind", "unit", "bound") else "right")
+    ops = result.ops
+    shown = ops if len(ops) <= max_rows else ops[:max_rows]
+    if per_op:
+        for r in shown:
+            t.add_row(
+                r.op.name,
+                r.op.kind.value,
+                r.unit,
+                f"{r.cycles:,}",
+                fmt_seconds(r.seconds),
+                f"{100 * r.utilization:.1f}",
+                r.bound.value,
+            )
+        if len(ops) > len(shown):
+            t.add_row(f"... {len(ops) - len(shown)} more ops (use --json for all)", "", "", "", "", "", "")
+    macs_time = [r for r in ops if r.op.is_gemm_like]
+    util = (
+        (sum(r.utilization * r.seconds for r in macs_time) / sum(r.seconds for r in macs_time))
+        if macs_time and sum(r.seconds for r in macs_time) > 0
+        else 0.0
+    )
+    t.add_row("total", "", "", f"{result.cycles:,}", fmt_seconds(result.seconds), f"{100 * util:.1f}", "", style="bold")
+    out.print(t)
+    extra = [f"clock {fmt_si(result.clock_hz, 'Hz')}"]
+    if result.energy_j:
+        extra.append(f"energy {fmt_si(result.energy_j, 'J')}")
+    if result.area_mm2:
+        extra.append(f"area {result.area_mm2:.4g} mm^2")
+    out.print("  ".join(extra))
+
+
+@app.command()
+def simulate(
+    arch: Annotated[Path, typer.Option("--arch", "-a", help="architecture spec (models/*.yaml, or a foreign format)")],
+    workload: Annotated[Path, typer.Option("--workload", "-w", help="workload YAML, graph JSON or op-list CSV")],
+    as_json: Annotated[bool, typer.Option("--json", help="print the simulation JSON")] = False,
+    all_ops: Annotated[bool, typer.Option("--all", help="list every op in the table")] = False,
+) -> None:
+    """Simulate a workload on an architecture."""
+    from cosim.hw import load_arch
+    from cosim.workload import load_workload
+
+    a = load_arch(arch)
+    g = load_workload(workload)
+    res = a.simulate(g)
+    if as_json:
+        emit_json(res.to_dict())
+    else:
+        print_run(res, max_rows=10**9 if all_ops else 60)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry: run the app, mapping errors to exit codes 2 (user) and 1 (bug)."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except CosimError as e:
+        err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as e:  # click's usage errors are user errors too
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(2)
+        raise
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Hardware models, registered by name; `load_arch` reads a ``models/*.yaml`` spec.
+
+To add a model: write ``cosim/hw/<model>.py`` with a frozen ``Spec`` dataclass and
+``simulate(spec, graph) -> RunResult``, add one line to `MODELS`, and one YAML in ``models/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cosim.errors import SpecError
+from cosim.graph import WorkloadGraph
+from cosim.hw import roofline
+from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
+from cosim.spec import load_mapping, parse
+
+MODELS: dict[str, HardwareModel] = {
+    "roofline": HardwareModel("roofline", roofline.Spec, roofline.simulate, roofline.__doc__.splitlines()[0]),
+}
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A parsed architecture: its model and its spec."""
+
+    model: HardwareModel
+    spec: Any
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def simulate(self, graph: WorkloadGraph) -> RunResult:
+        return self.model.simulate(self.spec, graph)
+
+
+def arch_from_mapping(data: dict[str, Any], where: str) -> Arch:
+    """Build an `Arch` from a mapping with a ``model:`` key naming a `MODELS` entry."""
+    if "model" not in data:
+        raise SpecError(f"{where}: missing required key 'model' (one of: {', '.join(MODELS)})")
+    body = dict(data)
+    key = body.pop("model")
+    if key not in MODELS:
+        raise SpecError(f"{where}: model: unknown hardware model {key!r} (allowed: {', '.join(MODELS)})")
+    m = MODELS[key]
+    return Arch(m, parse(m.spec_type, body, where))
+
+
+def load_arch(path: str | Path) -> Arch:
+    """Read an architecture file: ``models/*.yaml``, or a foreign format a model accepts."""
+    p = Path(path)
+    for m in MODELS.values():
+        if m.load_foreign is not None and p.suffix in m.foreign_suffixes:
+            if not p.is_file():
+                raise SpecError(f"{p}: no such file")
+            return Arch(m, m.load_foreign(p))
+    if p.suffix not in (".yaml", ".yml"):
+        known = sorted({".yaml", *(s for m in MODELS.values() for s in m.foreign_suffixes)})
+        raise SpecError(f"{p}: unknown architecture file type {p.suffix!r} (allowed: {', '.join(known)})")
+    return arch_from_mapping(load_mapping(p), str(p))
+
+
+__all__ = ["MODELS", "Arch", "Bound", "HardwareModel", "OpResult", "RunResult", "arch_from_mapping", "load_arch"]
