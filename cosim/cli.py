@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from cosim.errors import CosimError
+from cosim.errors import CosimError, SpecError
 
 app = typer.Typer(
     name="cosim",
@@ -172,6 +172,102 @@ def simulate(
         emit_json(res.to_dict())
     else:
         print_run(res, max_rows=10**9 if all_ops else 60)
+
+
+# --------------------------------------------------------------------------- verify / synth
+
+
+@app.command()
+def verify(
+    block: Annotated[str | None, typer.Argument(help="bench under tests/rtl/ (default: all)")] = None,
+    sim: Annotated[str | None, typer.Option("--sim", help="icarus or verilator (default: both)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Run the cocotb RTL benches (pytest on tests/rtl/BLOCK) and print a pass table.
+
+    Exit code 1 if any bench fails.  WAVES=1 in the environment records waveforms into each
+    bench's build directory (build/rtl/<top>-<sim>-<hash>/: <top>.fst on Icarus, dump.vcd on
+    Verilator).
+    """
+    from rich.markup import escape
+
+    from cosim.verify import run_benches, summarize_cosim
+
+    results, records = run_benches(block, sim)
+    cosim_rows = summarize_cosim(records)
+    failed = [r for r in results if r.outcome in ("failed", "error")]
+    if as_json:
+        emit_json(
+            {
+                "tests": [r.__dict__ for r in results],
+                "cosim": cosim_rows,
+                "passed": sum(r.outcome == "passed" for r in results),
+                "failed": len(failed),
+            }
+        )
+    else:
+        t = Table(title=f"RTL benches: {block or 'all'} on {sim or 'icarus + verilator'}")
+        for c in ("block", "test", "sim", "result", "seconds"):
+            t.add_column(c, justify="right" if c == "seconds" else "left")
+        for r in results:
+            style = {"passed": "green", "skipped": "yellow"}.get(r.outcome, "red")
+            t.add_row(r.block, escape(r.test), r.sim, f"[{style}]{r.outcome}[/{style}]", f"{r.seconds:.1f}")
+        out.print(t)
+        if cosim_rows:
+            c = Table(title="Co-simulation: RTL cycles vs model (+ handshake)")
+            for col in ("block", "sim", "config", "K", "runs", "rtl == model + handshake", "handshake"):
+                c.add_column(col, justify="right" if col in ("runs", "rtl == model + handshake") else "left")
+            for g in cosim_rows:
+                ok = g["matched"] == g["runs"]
+                mark = f"[{'green' if ok else 'red'}]{g['matched']}/{g['runs']}[/{'green' if ok else 'red'}]"
+                ks = ",".join(map(str, g["K"])) if len(g["K"]) <= 6 else f"{len(g['K'])} values"
+                c.add_row(g["block"], g["sim"], g["config"], ks, str(g["runs"]), mark, str(g["handshake_cycles"]))
+            out.print(c)
+        passed = sum(r.outcome == "passed" for r in results)
+        out.print(f"{passed} passed, {len(failed)} failed, {len(results) - passed - len(failed)} skipped")
+    if failed or not results:
+        raise typer.Exit(1)
+
+
+def parse_params(items: list[str]) -> dict[str, int]:
+    """``["K=V", ...]`` -> {K: int(V)}; SpecError names the bad item."""
+    params: dict[str, int] = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        if not sep or not key.strip():
+            raise SpecError(f"--param {item!r}: expected NAME=INTEGER")
+        try:
+            params[key.strip()] = int(val, 0)
+        except ValueError:
+            raise SpecError(f"--param {item!r}: value {val!r} is not an integer") from None
+    return params
+
+
+@app.command()
+def synth(
+    block: Annotated[str, typer.Argument(help="top-level module under rtl/ (e.g. mac_pe, systolic_os)")],
+    param: Annotated[list[str] | None, typer.Option("--param", "-p", help="parameter NAME=VALUE (repeatable)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Synthesise an RTL block with yosys to a CMOS gate set: cells, transistors, logic depth."""
+    from cosim.synth import TRANSISTORS, synthesize
+
+    rep = synthesize(block, params=parse_params(param or []))
+    if as_json:
+        emit_json(rep.to_dict())
+        return
+    prm = ", ".join(f"{k}={v}" for k, v in rep.params.items()) or "defaults"
+    t = Table(title=f"{rep.top} ({prm}): {rep.yosys_version}")
+    for c in ("cell", "count", "transistors each", "transistors"):
+        t.add_column(c, justify="left" if c == "cell" else "right")
+    for cell, n in rep.cell_types.items():
+        t.add_row(cell, f"{n:,}", str(TRANSISTORS[cell]), f"{n * TRANSISTORS[cell]:,}")
+    t.add_row("total", f"{rep.cells:,}", "", f"{rep.transistors:,}", style="bold")
+    out.print(t)
+    out.print(
+        f"cells {rep.cells:,}  flip-flops {rep.flip_flops:,}  transistors {rep.transistors:,} "
+        f"(logic {rep.logic_transistors:,})  logic depth {rep.depth} gates  yosys {rep.seconds:.1f} s"
+    )
 
 
 # --------------------------------------------------------------------------- entry point

@@ -1,0 +1,247 @@
+"""Yosys synthesis of ``rtl/`` blocks to a small CMOS gate set: cells, transistors, logic depth.
+
+`synthesize(top, sources, params)` runs yosys (Debian's 0.23) and returns a `SynthReport`. The flow:
+
+1. ``read_verilog -sv`` the sources, ``hierarchy -top`` with the parameters, ``synth -flatten -noabc``
+   (generic synthesis; yosys maps adders to Brent-Kung carry-lookahead and multipliers to AND-array
+   partial products plus a carry-save tree and one adder);
+2. ``dfflegalize -cell $_DFF_P_ 01``: every flip-flop becomes a plain positive-edge D flip-flop, with
+   enables and synchronous resets turned into gates, so no register type escapes the count;
+3. ``abc -g cmos``: technology mapping onto NOT, NAND2, NOR2, AOI21/OAI21 ("AOI3/OAI3"), AOI22/OAI22
+   ("AOI4/OAI4"), MUX2, NMUX2, XOR2, XNOR2, with yosys's transistor counts as the area ABC minimises;
+4. ``stat -json -tech cmos`` (cells per type) and ``ltp -noff`` (longest combinational path, in gates).
+
+The transistor estimate is our own sum over `TRANSISTORS`; a cell type missing from that table
+raises `ModelError` (nothing is silently left uncounted), and the sum must equal yosys's own
+``stat -tech cmos`` estimate (checked on every run).  Depth counts gates, not delay: a rough,
+technology-free proxy for the critical path, comparable between designs mapped the same way.
+
+Source resolution: `block_sources(top)` indexes every ``module`` in ``rtl/**/*.sv`` and returns the
+file defining `top` plus, transitively, the files of every module it names, so other RTL blocks
+(LUT unit, SRAM-LUT GEMV, PIM GEMV) need no registration to be synthesised.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from cosim.errors import ModelError, SpecError
+from cosim.rtl import REPO_ROOT, RTL_DIR
+
+# Transistors per mapped cell.  Gates: yosys 0.23 kernel/cost.h, CellCosts::cmos_gate_cost() (the
+# static-CMOS counts `abc -g cmos` minimises and `stat -tech cmos` reports: NAND2/NOR2 4, AOI21 6,
+# AOI22 8, XOR2 12, ...).  $_DFF_P_: 16, the value that same table gives (a transmission-gate
+# master-slave flip-flop without reset; `stat -tech cmos` on a 24-flip-flop design, checked).
+TRANSISTORS: dict[str, int] = {
+    "$_BUF_": 1,
+    "$_NOT_": 2,
+    "$_AND_": 6,
+    "$_NAND_": 4,
+    "$_OR_": 6,
+    "$_NOR_": 4,
+    "$_XOR_": 12,
+    "$_XNOR_": 12,
+    "$_AOI3_": 6,
+    "$_OAI3_": 6,
+    "$_AOI4_": 8,
+    "$_OAI4_": 8,
+    "$_MUX_": 12,
+    "$_NMUX_": 10,
+    "$_DFF_P_": 16,
+}
+FLIP_FLOPS = frozenset({"$_DFF_P_"})
+GATE_SET = "cmos"  # abc -g alias: NAND NOR AOI3 OAI3 AOI4 OAI4 NMUX MUX XOR XNOR (+ NOT)
+DEFAULT_TIMEOUT_S = 1800
+
+
+@dataclass(frozen=True)
+class SynthReport:
+    """Result of synthesising one block.
+
+    Attributes:
+        top: top-level module.
+        params: parameters given (others keep their defaults).
+        cells: mapped cells, flip-flops included.
+        cell_types: cells per yosys cell type.
+        transistors: sum of cells x `TRANSISTORS`.
+        flip_flops: flip-flop count.
+        depth: gates on the longest combinational path (register to register, input or output).
+        seconds: wall time of the yosys run.
+        yosys_version: first line of ``yosys -V``.
+    """
+
+    top: str
+    params: dict[str, int]
+    cells: int
+    cell_types: dict[str, int]
+    transistors: int
+    flip_flops: int
+    depth: int
+    seconds: float
+    yosys_version: str
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def logic_transistors(self) -> int:
+        """Transistors outside flip-flops."""
+        return self.transistors - sum(self.cell_types.get(t, 0) * TRANSISTORS[t] for t in FLIP_FLOPS)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["logic_transistors"] = self.logic_transistors
+        return d
+
+
+_MODULE_RE = re.compile(r"^\s*module\s+([A-Za-z_]\w*)", re.MULTILINE)
+_COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def module_index(rtl_dir: Path = RTL_DIR) -> dict[str, Path]:
+    """Module name -> defining file, over ``rtl/**/*.sv`` and ``*.v``; duplicate names raise."""
+    index: dict[str, Path] = {}
+    for path in sorted([*rtl_dir.rglob("*.sv"), *rtl_dir.rglob("*.v")]):
+        text = _COMMENT_RE.sub("", path.read_text())
+        for name in _MODULE_RE.findall(text):
+            if name in index and index[name] != path:
+                raise SpecError(f"{path}: module {name!r} is also defined in {index[name]}")
+            index[name] = path
+    return index
+
+
+def block_sources(top: str, rtl_dir: Path = RTL_DIR) -> list[Path]:
+    """The files defining `top` and every module it instantiates, transitively (leaves first)."""
+    index = module_index(rtl_dir)
+    if top not in index:
+        raise SpecError(f"synth: no module {top!r} under {rtl_dir} (known: {', '.join(sorted(index))})")
+    order: list[Path] = []
+    seen: set[Path] = set()
+
+    def visit(path: Path) -> None:
+        if path in seen:
+            return
+        seen.add(path)
+        words = set(re.findall(r"[A-Za-z_]\w*", _COMMENT_RE.sub("", path.read_text())))
+        for name in sorted(words & index.keys()):
+            if index[name] != path:
+                visit(index[name])
+        order.append(path)
+
+    visit(index[top])
+    return order
+
+
+def _rel(path: Path) -> str:
+    p = path.resolve()
+    return str(p.relative_to(REPO_ROOT)) if p.is_relative_to(REPO_ROOT) else str(p)
+
+
+def yosys_version() -> str:
+    exe = shutil.which("yosys")
+    if exe is None:
+        raise SpecError("synth: 'yosys' is not on PATH (apt-get install yosys; the flow is tested with 0.23)")
+    out = subprocess.run([exe, "-V"], capture_output=True, text=True, check=False)
+    return out.stdout.strip().splitlines()[0] if out.stdout.strip() else "yosys (unknown version)"
+
+
+def _script(top: str, sources: Sequence[Path], params: Mapping[str, int], stat_json: Path, ltp_txt: Path) -> str:
+    chparams = " ".join(f"-chparam {k} {int(v)}" for k, v in params.items())
+    reads = "\n".join(f"read_verilog -sv {p}" for p in sources)
+    return f"""{reads}
+hierarchy -check -top {top} {chparams}
+synth -top {top} -flatten -noabc
+dfflegalize -cell $_DFF_P_ 01
+abc -g {GATE_SET}
+opt_clean
+tee -q -o {stat_json} stat -json -tech cmos
+tee -q -o {ltp_txt} ltp -noff
+"""
+
+
+def count_transistors(cell_types: Mapping[str, int]) -> int:
+    """Sum of cells x `TRANSISTORS`; raises ModelError naming any cell type without a count."""
+    unknown = sorted(t for t in cell_types if t not in TRANSISTORS)
+    if unknown:
+        raise ModelError(
+            f"synth: no transistor count for cell type(s) {', '.join(unknown)} "
+            f"(counted: {', '.join(sorted(TRANSISTORS))}); the design has cells the CMOS mapping did not absorb"
+        )
+    return sum(n * TRANSISTORS[t] for t, n in cell_types.items())
+
+
+def synthesize(
+    top: str,
+    sources: Sequence[Path | str] | None = None,
+    params: Mapping[str, int] | None = None,
+    *,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> SynthReport:
+    """Synthesise `top` with yosys to the CMOS gate set and report cells, transistors and depth.
+
+    Args:
+        top: top-level module name.
+        sources: Verilog files; default `block_sources(top)`.
+        params: top-level parameter overrides (integers).
+        timeout_s: wall-clock limit for yosys.
+
+    Raises:
+        SpecError: unknown module, missing file, bad parameter, yosys missing, failing or too slow
+            (the message carries the tail of yosys's log).
+        ModelError: a mapped cell type has no transistor count.
+    """
+    srcs = [Path(s) for s in (sources if sources is not None else block_sources(top))]
+    for s in srcs:
+        if not s.is_file():
+            raise SpecError(f"synth: {s}: no such source file")
+    prm = {str(k): int(v) for k, v in (params or {}).items()}
+    version = yosys_version()
+    with tempfile.TemporaryDirectory(prefix="cosim-synth-") as tmp:
+        tdir = Path(tmp)
+        stat_json, ltp_txt, script = tdir / "stat.json", tdir / "ltp.txt", tdir / "synth.ys"
+        script.write_text(_script(top, [s.resolve() for s in srcs], prm, stat_json, ltp_txt))
+        t0 = time.perf_counter()
+        try:
+            run = subprocess.run(
+                ["yosys", "-q", "-l", str(tdir / "yosys.log"), "-s", str(script)],
+                cwd=tdir,
+                capture_output=True,
+                text=True,
+                timeout=timeout_s,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise SpecError(f"synth {top}: yosys did not finish within {timeout_s:g} s") from e
+        seconds = time.perf_counter() - t0
+        if run.returncode != 0 or not stat_json.is_file():
+            log = (tdir / "yosys.log").read_text() if (tdir / "yosys.log").is_file() else run.stderr
+            tail = " | ".join(line.strip() for line in log.strip().splitlines()[-6:])
+            raise SpecError(f"synth {top} {prm}: yosys failed (exit {run.returncode}): {tail}")
+        stat = json.loads(stat_json.read_text())
+        ltp = ltp_txt.read_text()
+    design = stat["design"]
+    cell_types = {str(k): int(v) for k, v in design["num_cells_by_type"].items()}
+    transistors = count_transistors(cell_types)
+    theirs = int(design.get("estimated_num_transistors", transistors))
+    if theirs != transistors:
+        raise ModelError(f"synth {top}: transistor table gives {transistors}, yosys stat -tech cmos {theirs}")
+    m = re.search(r"Longest topological path in \S+ \(length=(\d+)\)", ltp)
+    depth = int(m.group(1)) if m else 0
+    return SynthReport(
+        top=top,
+        params=prm,
+        cells=int(design["num_cells"]),
+        cell_types=dict(sorted(cell_types.items())),
+        transistors=transistors,
+        flip_flops=sum(cell_types.get(t, 0) for t in FLIP_FLOPS),
+        depth=depth,
+        seconds=round(seconds, 3),
+        yosys_version=version,
+        sources=[_rel(s) for s in srcs],
+    )

@@ -1,0 +1,49 @@
+"""Bench of rtl/dot_tree: the baseline multiplier-adder tree (stream bench in tests/rtl/stream_bench.py).
+
+Verilator runs the paper's size (W=8, 16 lanes, 4 columns) exhaustively over operand pairs (one
+live lane per cycle); Icarus runs the same build on the corners (including all activations -2 and
+weights -128, the case that overflows the paper's public OPT2 RTL) and a small 4-bit build
+exhaustively.
+"""
+
+import pytest
+
+from cosim import golden
+from cosim.rtl import rtl_sources, run_bench
+from tests.rtl.stream_bench import directed_corners, exhaustive_pairs, narrow_width_wraps, random_dots
+
+__all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
+
+TOP = "dot_tree"
+LIB = ("tpe_lib/csa_tree.sv", "tpe_lib/r4_digits.sv", "tpe_lib/r4_pp.sv")
+ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
+
+
+def params(w: int, kp: int, ncol: int, kt_max: int = 16, **extra: int) -> dict:
+    return {"W": w, "KP": kp, "NCOL": ncol, "KT_MAX": kt_max, "ACC_W": golden.acc_width(w, kp * kt_max), **extra}
+
+
+def run(sim: str, p: dict, testcase, random_dots: int = 40) -> None:
+    run_bench(
+        toplevel=TOP,
+        sources=rtl_sources(f"{TOP}/{TOP}.sv"),
+        test_module=f"tests.rtl.{TOP}.test_{TOP}",
+        sim=sim,
+        parameters=p,
+        extra_env={"COSIM_TOP": TOP, "COSIM_RANDOM_DOTS": str(random_dots)},
+        testcase=testcase,
+    )
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(
+    ("sim", "p", "tests", "n_random"),
+    [
+        ("verilator", params(8, 16, 4), ALL, 40),
+        ("icarus", params(8, 16, 4), ["directed_corners", "random_dots"], 5),
+        ("icarus", params(4, 4, 2), ALL, 20),
+    ],
+    ids=["verilator-w8-k16-n4", "icarus-w8-k16-n4", "icarus-w4-k4-n2"],
+)
+def test_dot_tree(sim, p, tests, n_random):
+    run(sim, p, tests, n_random)

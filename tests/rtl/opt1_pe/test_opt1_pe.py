@@ -1,0 +1,55 @@
+"""Bench of rtl/opt1_pe: the OPT1 carry-save PE (stream bench in tests/rtl/stream_bench.py).
+
+Verilator runs the 8-bit PE exhaustively (65,536 operand pairs); Icarus runs the 8-bit PE on the
+corners and a few random dot products, and a 5-bit PE (odd width: sign-extended into 3 Booth
+digits) exhaustively.
+"""
+
+import pytest
+
+from cosim import golden
+from cosim.rtl import rtl_sources, run_bench
+from tests.rtl.stream_bench import directed_corners, exhaustive_pairs, narrow_width_wraps, random_dots
+
+__all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
+
+LIB = ("tpe_lib/csa_tree.sv", "tpe_lib/r4_digits.sv", "tpe_lib/r4_pp.sv", "tpe_lib/opt1_madd.sv")
+K_MAX = 256
+ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
+
+
+def params(w: int, acc_w: int | None = None) -> dict:
+    return {"W": w, "K_MAX": K_MAX, "ACC_W": acc_w or golden.acc_width(w, K_MAX)}
+
+
+def run(sim: str, p: dict, testcase, random_dots: int = 60) -> None:
+    run_bench(
+        toplevel="opt1_pe",
+        sources=rtl_sources(*LIB, "opt1_pe/opt1_pe.sv"),
+        test_module="tests.rtl.opt1_pe.test_opt1_pe",
+        sim=sim,
+        parameters=p,
+        extra_env={"COSIM_TOP": "opt1_pe", "COSIM_RANDOM_DOTS": str(random_dots)},
+        testcase=testcase,
+    )
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(
+    ("sim", "w", "tests", "n_random"),
+    [
+        ("verilator", 8, ALL, 60),
+        ("icarus", 8, ["directed_corners", "random_dots"], 10),
+        ("icarus", 5, ALL, 10),
+    ],
+    ids=["verilator-w8", "icarus-w8", "icarus-w5"],
+)
+def test_opt1_pe(sim, w, tests, n_random):
+    run(sim, params(w), tests, n_random)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", ["icarus"])
+def test_opt1_pe_narrow_accumulator_wraps(sim):
+    """One bit below 2W + ceil(log2 K_MAX), the all-minimum K_MAX corner must wrap."""
+    run(sim, params(8, golden.acc_width(8, K_MAX) - 1), "narrow_width_wraps")

@@ -1,0 +1,58 @@
+"""Bench of rtl/opt2_tree: the OPT2 same-bit-weight multiplier-adder tree (stream bench in tests/rtl/stream_bench.py).
+
+Verilator runs the paper's size (W=8, 16 lanes, 4 columns) exhaustively over operand pairs (one
+live lane per cycle); Icarus runs the same build on the corners (including all activations -2 and
+weights -128, the case that overflows the paper's public OPT2 RTL) and a small 4-bit build
+exhaustively.
+"""
+
+import pytest
+
+from cosim import golden
+from cosim.rtl import rtl_sources, run_bench
+from tests.rtl.stream_bench import directed_corners, exhaustive_pairs, narrow_width_wraps, random_dots
+
+__all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
+
+TOP = "opt2_tree"
+LIB = ("tpe_lib/csa_tree.sv", "tpe_lib/r4_digits.sv", "tpe_lib/r4_pp.sv")
+ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
+
+
+def params(w: int, kp: int, ncol: int, kt_max: int = 16, **extra: int) -> dict:
+    return {"W": w, "KP": kp, "NCOL": ncol, "KT_MAX": kt_max, "ACC_W": golden.acc_width(w, kp * kt_max), **extra}
+
+
+def run(sim: str, p: dict, testcase, random_dots: int = 40) -> None:
+    run_bench(
+        toplevel=TOP,
+        sources=rtl_sources(*LIB, f"{TOP}/{TOP}.sv"),
+        test_module=f"tests.rtl.{TOP}.test_{TOP}",
+        sim=sim,
+        parameters=p,
+        extra_env={"COSIM_TOP": TOP, "COSIM_RANDOM_DOTS": str(random_dots)},
+        testcase=testcase,
+    )
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize(
+    ("sim", "p", "tests", "n_random"),
+    [
+        ("verilator", params(8, 16, 4, ENC=1), ALL, 40),
+        ("icarus", params(8, 16, 4, ENC=1), ["directed_corners", "random_dots"], 5),
+        ("icarus", params(4, 4, 2, ENC=1), ALL, 20),
+        ("icarus", params(4, 4, 2, ENC=0), ALL, 20),
+    ],
+    ids=["verilator-w8-k16-n4-ent", "icarus-w8-k16-n4-ent", "icarus-w4-k4-n2-ent", "icarus-w4-k4-n2-mbe"],
+)
+def test_opt2_tree(sim, p, tests, n_random):
+    run(sim, p, tests, n_random)
+
+
+@pytest.mark.rtl
+@pytest.mark.parametrize("sim", ["icarus"])
+def test_opt2_tree_13bit_reduction_overflows(sim):
+    """RED_W = 13 (the paper's public RTL) must give -4096 for a = -2, b = -128: the bench sees the bug."""
+    assert golden.same_weight_reduction_width(8, 16) == 14
+    run(sim, params(8, 16, 1, RED_W=13), "narrow_width_wraps")
