@@ -12,12 +12,14 @@ from typing import Any
 
 from cosim.errors import SpecError
 from cosim.graph import WorkloadGraph
-from cosim.hw import roofline
+from cosim.hw import cpu, roofline, sram_lut
 from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
 from cosim.spec import load_mapping, parse
 
 MODELS: dict[str, HardwareModel] = {
     "roofline": HardwareModel("roofline", roofline.Spec, roofline.simulate, roofline.__doc__.splitlines()[0]),
+    "cpu": HardwareModel("cpu", cpu.Spec, cpu.simulate, cpu.__doc__.splitlines()[0]),
+    "sram_lut": HardwareModel("sram_lut", sram_lut.Spec, sram_lut.simulate, sram_lut.__doc__.splitlines()[0]),
 }
 
 
