@@ -30,27 +30,32 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from cosim import cost
 from cosim.errors import ModelError
 from cosim.graph import ATTENTION_KINDS, Op, OpKind, WorkloadGraph
 from cosim.hw.base import Bound, OpResult, RunResult
 from cosim.spec import doc_field
 
 # --------------------------------------------------------------------------- energy table
-# Per-event energies, 45 nm, from M. Horowitz, "Computing's energy problem (and what we can
-# do about it)", ISSCC 2014, Fig. 1.1.9 and the instruction-energy breakdown.  They are
-# placeholders until the shared cost library (cosim/cost/) supplies node-scaled values; the
-# models only multiply event counts by them.
-E_INSTRUCTION_J = 70e-12  # energy of one issued instruction, overhead-dominated (Horowitz: ~70 pJ "add" instr.)
-E_SRAM_8KB_64BIT_J = 10e-12  # 8 KB SRAM, 64-bit read (Horowitz)
-E_SRAM_1MB_64BIT_J = 100e-12  # 1 MB SRAM, 64-bit read (Horowitz) -> LLC access
-E_DRAM_64BIT_J = 2.0e-9  # DRAM, 64-bit access: Horowitz gives 1.3-2.6 nJ; midpoint
-E_ADD8_J = 0.03e-12  # 8-bit integer add (Horowitz)
-E_ADD32_J = 0.1e-12  # 32-bit integer add (Horowitz)
-E_FADD16_J = 0.4e-12  # FP16 add (Horowitz)
-E_FMUL16_J = 1.1e-12  # FP16 multiply (Horowitz)
+# Per-event energies come from the shared cost library (cosim.cost) at the spec's tech_node;
+# the model only multiplies event counts by them (`EnergyTable`).  The one constant the
+# library does not have is the energy of an issued instruction: Horowitz, "Computing's energy
+# problem", ISSCC 2014, gives ~70 pJ for an ADD instruction at 45 nm (0.9 V), nearly all of it
+# fetch/decode/register-file overhead; we scale it to the node with the library's Stillmaker &
+# Baas factor.  That is an in-order figure, so it likely underestimates an out-of-order N1.
+INSTRUCTION_PJ_45NM = 70.0
+INSTRUCTION_NODE_NM, INSTRUCTION_VDD_V = 45, 0.9
+LLC_LINE_BITS = 512  # a 64-byte cache line per LLC access
+DRAM_KIND = "ddr3"  # cosim.cost's only DDR entry (Horowitz: 1.3-2.6 nJ per 64 bits); DDR4 is not tabulated
 
-LLC_BYTE_J = E_SRAM_1MB_64BIT_J / 8
-DRAM_BYTE_J = E_DRAM_64BIT_J / 8
+
+@dataclass(frozen=True)
+class EnergyTable:
+    """Energy per event of the CPU model (J): vector instruction, LLC byte, DRAM byte."""
+
+    vector_op_j: float
+    llc_byte_j: float
+    dram_byte_j: float
 
 
 # --------------------------------------------------------------------------- spec
@@ -79,11 +84,26 @@ class Spec:
     dequant_reuse_tokens: int = doc_field(4, doc="tokens served by one unpacked weight register tile", min=1)
     op_overhead_s: float = doc_field(0.0, doc="fixed time per op (thread barrier)", min=0)
     price_per_hour_usd: float = doc_field(0.0, doc="instance price for tokens per dollar; 0: not priced", min=0)
-    vector_op_j: float = doc_field(E_INSTRUCTION_J, doc="energy per vector instruction", min=0)
-    llc_byte_j: float = doc_field(LLC_BYTE_J, doc="energy per LLC byte", min=0)
-    dram_byte_j: float = doc_field(DRAM_BYTE_J, doc="energy per DRAM byte", min=0)
+    tech_node: str = doc_field("7nm", doc="process node for cosim.cost energies (N1 parts: TSMC 7 nm)")
+    vector_op_j: float = doc_field(0.0, doc="energy per vector instruction; 0: Horowitz scaled to tech_node", min=0)
+    llc_byte_j: float = doc_field(0.0, doc="energy per LLC byte; 0: cosim.cost SRAM at tech_node", min=0)
+    dram_byte_j: float = doc_field(0.0, doc="energy per DRAM byte; 0: cosim.cost DDR", min=0)
     static_power_w: float = doc_field(0.0, doc="static/uncore power added over the run time; 0: not modelled", min=0)
     description: str = ""
+
+    def __post_init__(self) -> None:
+        cost.get_node(self.tech_node)  # SpecError naming the allowed nodes
+
+    def energy(self) -> EnergyTable:
+        """Per-event energies: the spec's overrides, else cosim.cost at ``tech_node``."""
+        node = cost.get_node(self.tech_node)
+        instr = INSTRUCTION_PJ_45NM * 1e-12 * node.energy_from(INSTRUCTION_NODE_NM, INSTRUCTION_VDD_V)
+        llc = cost.sram_access_energy_j(node, max(self.llc_bytes, 1024), LLC_LINE_BITS) / (LLC_LINE_BITS // 8)
+        return EnergyTable(
+            vector_op_j=self.vector_op_j or instr,
+            llc_byte_j=self.llc_byte_j or llc,
+            dram_byte_j=self.dram_byte_j or cost.dram_energy_per_byte_j(DRAM_KIND),
+        )
 
     @property
     def lanes8(self) -> int:
@@ -235,8 +255,9 @@ def dram_bytes_of(op: Op, resident: bool) -> int:
 # --------------------------------------------------------------------------- simulate
 
 
-def simulate_op(spec: Spec, op: Op, resident: bool) -> OpResult:
-    """One op on the CPU: max(vector time, memory time) + overhead."""
+def simulate_op(spec: Spec, op: Op, resident: bool, energy: EnergyTable | None = None) -> OpResult:
+    """One op on the CPU: max(vector time, memory time) + overhead; `energy` defaults to ``spec.energy()``."""
+    en = energy or spec.energy()
     dram = dram_bytes_of(op, resident)
     extra: dict[str, float] = {}
     if op.kind in (OpKind.GEMM, OpKind.GEMV, OpKind.CONV2D) and op.weight_bits:
@@ -254,7 +275,7 @@ def simulate_op(spec: Spec, op: Op, resident: bool) -> OpResult:
     if spec.op_overhead_s > t:
         bound = Bound.LATENCY
     t += spec.op_overhead_s
-    e = {"vector": ops * spec.vector_op_j, "llc": onchip * spec.llc_byte_j, "dram": dram * spec.dram_byte_j}
+    e = {"vector": ops * en.vector_op_j, "llc": onchip * en.llc_byte_j, "dram": dram * en.dram_byte_j}
     peak_flops = spec.vector_ops_per_s * 2 * spec.lanes16  # FP16 FMLA peak
     return OpResult(
         op=op,
@@ -303,7 +324,8 @@ def cost_summary(seconds: float, energy_j: float, tokens: int, price_per_hour_us
 def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     """Run every op of `graph` back to back on the CPU."""
     resident = llc_resident(spec, graph)
-    results = tuple(simulate_op(spec, op, resident) for op in graph.ops)
+    en = spec.energy()
+    results = tuple(simulate_op(spec, op, resident, en) for op in graph.ops)
     seconds = math.fsum(r.seconds for r in results)
     static_j = spec.static_power_w * seconds
     energy = math.fsum(r.energy_j for r in results) + static_j
@@ -325,6 +347,7 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
 
 __all__ = [
     "DecodeRoofline",
+    "EnergyTable",
     "GemmWork",
     "Spec",
     "cost_summary",

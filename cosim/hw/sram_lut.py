@@ -50,7 +50,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from cosim import golden
+from cosim import cost, golden
 from cosim.errors import ModelError, SpecError
 from cosim.golden import table_entry_bits
 from cosim.graph import Op, OpKind, WorkloadGraph
@@ -60,16 +60,8 @@ from cosim.spec import doc_field
 
 MAX_WEIGHT_BITS = 8
 
-# Energy per event (placeholders until cosim/cost/ lands; Horowitz ISSCC'14, 45 nm, see cpu.py).
-ROW_READ_J_PER_64BIT = cpu.E_SRAM_8KB_64BIT_J  # a subarray row read, per 64 bits sensed
-ACC_ADD_J = cpu.E_ADD32_J  # one 32-bit accumulate
-BUILD_ADD_J = 2 * cpu.E_ADD8_J  # one ~16-bit table-entry add (two 8-bit adds)
-REDUCE_OP_J = cpu.E_ADD32_J + cpu.E_FMUL16_J  # scale-and-add of one partial sum
-
-# Area (7 nm) for the overhead estimate.
-SRAM_BITCELL_UM2 = 0.027  # TSMC N7 high-density 6T bitcell (TSMC, IEDM 2016 / ISSCC 2017 7 nm SRAM)
-SRAM_ARRAY_EFFICIENCY = 0.7  # bitcell area / subarray area incl. decoders, sense amps [ASSUMPTION]
-UM2_PER_GATE = 0.063  # NAND2-equivalent at 7 nm: 4 transistors / 91.2 MTr/mm^2 (WikiChip N7) / 0.7 utilisation
+# Energy per event and area come from the shared cost library (cosim.cost) at the host's
+# tech_node (`LutEnergy`, `area_overhead`); the model multiplies event counts by them.
 
 
 def bitserial_multiply_cycles(n_bits: int) -> int:
@@ -116,11 +108,9 @@ class Spec:
     price_per_hour_usd: float = doc_field(0.0, doc="0: host CPU price x (1 + price_overhead_fraction)", min=0)
     price_overhead_fraction: float = doc_field(0.02, doc="price increase for the added logic", min=0)
     engine_gates: float = doc_field(0.0, doc="gate count of one engine (0: from `engine_gate_estimate`)", min=0)
-    slice_logic_gates: float = doc_field(0.0, doc="gate count per slice of builder + reducer (0: estimate)", min=0)
-    row_read_j: float = doc_field(0.0, doc="energy of one row read (0: from the Horowitz 8 KB SRAM value)", min=0)
-    acc_add_j: float = doc_field(ACC_ADD_J, doc="energy per accumulate", min=0)
-    build_add_j: float = doc_field(BUILD_ADD_J, doc="energy per table-entry add", min=0)
-    reduce_op_j: float = doc_field(REDUCE_OP_J, doc="energy per partial-sum scale-and-add", min=0)
+    reduce_fma_area_gates: float = doc_field(
+        0.0, doc="NAND2-eq of one near-slice FP16 scale-and-add lane (0: cosim.cost FP16 MAC area)", min=0
+    )
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -213,10 +203,6 @@ class Spec:
     def pinned_capacity_bytes(self) -> int:
         return int(self.pim_subarrays * self.weight_rows * self.subarray_cols // 8 * self.pin_fraction)
 
-    @property
-    def row_read_energy_j(self) -> float:
-        return self.row_read_j or ROW_READ_J_PER_64BIT * self.subarray_cols / 64
-
     def host(self) -> cpu.Spec:
         """The host CPU with the LLC capacity the LUT engines leave to it."""
         left = self.llc_bytes - self.pim_subarrays * self.subarray_rows * self.subarray_cols // 8
@@ -225,6 +211,40 @@ class Spec:
     @property
     def price_usd_per_hour(self) -> float:
         return self.price_per_hour_usd or self.cpu.price_per_hour_usd * (1 + self.price_overhead_fraction)
+
+
+@dataclass(frozen=True)
+class LutEnergy:
+    """Energy per event of the LUT engines (J), from cosim.cost at the host's tech_node.
+
+    row_read / row_write: one access of a subarray row (CACTI-based SRAM table, subarray
+    capacity and row width); acc_add: one accumulator add; build_add: one table-entry add;
+    reduce_op: FP16 multiply + add of one partial sum; llc_byte: moving a byte through the LLC.
+    """
+
+    row_read_j: float
+    row_write_j: float
+    acc_add_j: float
+    build_add_j: float
+    reduce_op_j: float
+    llc_byte_j: float
+    dram_byte_j: float
+
+
+def lut_energy(spec: Spec) -> LutEnergy:
+    """`LutEnergy` of `spec` (cosim.cost at ``spec.cpu.tech_node``)."""
+    node = cost.get_node(spec.cpu.tech_node)
+    sub_bytes = spec.subarray_rows * spec.subarray_cols // 8
+    host = spec.cpu.energy()
+    return LutEnergy(
+        row_read_j=cost.sram_access_energy_j(node, sub_bytes, spec.subarray_cols),
+        row_write_j=cost.sram_access_energy_j(node, sub_bytes, spec.subarray_cols, write=True),
+        acc_add_j=cost.add_energy_j(node, "int", spec.acc_bits),
+        build_add_j=cost.add_energy_j(node, "int", spec.lut_entry_bits),
+        reduce_op_j=cost.mult_energy_j(node, "fp", 16) + cost.add_energy_j(node, "fp", 16),
+        llc_byte_j=host.llc_byte_j,
+        dram_byte_j=host.dram_byte_j,
+    )
 
 
 # --------------------------------------------------------------------------- one tile (= the RTL)
@@ -551,7 +571,9 @@ def pinned_ops(spec: Spec, graph: WorkloadGraph) -> frozenset[str]:
     return frozenset(out)
 
 
-def simulate_lut_op(spec: Spec, op: Op, plans: Sequence[ChunkPlan], pinned: bool) -> OpResult:
+def simulate_lut_op(
+    spec: Spec, op: Op, plans: Sequence[ChunkPlan], pinned: bool, energy: LutEnergy | None = None
+) -> OpResult:
     """One weight GEMM on the LUT engines: compute cycles vs DRAM streaming of the weights."""
     c = lut_op_cycles(spec, op, plans)
     f = spec.pim_clock_hz
@@ -560,17 +582,18 @@ def simulate_lut_op(spec: Spec, op: Op, plans: Sequence[ChunkPlan], pinned: bool
     t_lut = c.lut / f
     t = (c.convert_in + c.table_build + c.reduce + c.convert_out) / f + max(t_lut, t_dram)
     writes, reads, lookups, _ = c.lut_breakdown
-    rr = spec.row_read_energy_j
+    en = energy or lut_energy(spec)
     psum_bytes = c.reduce_ops * spec.acc_bits / 8
     conv_passes = (c.convert_in + c.convert_out) / spec.convert_cycles
     e = {
-        "lookup": lookups * (rr + spec.fields * spec.acc_add_j),
-        "weight_read": reads * rr,
-        "table_write": writes * rr,
-        "table_build": c.table_rows_built * spec.fields * spec.build_add_j,
-        "convert": conv_passes * spec.convert_cycles * spec.pim_subarrays * 2 * rr,
-        "reduce": c.reduce_ops * spec.reduce_op_j + psum_bytes * cpu.LLC_BYTE_J,
-        "dram": dram * spec.cpu.dram_byte_j + dram * cpu.LLC_BYTE_J,  # DRAM read + cache fill
+        "lookup": lookups * (en.row_read_j + spec.fields * en.acc_add_j),
+        "weight_read": reads * en.row_read_j,
+        "table_write": writes * en.row_write_j,
+        "table_build": c.table_rows_built * spec.fields * en.build_add_j,
+        # bit-serial conversion: every cycle activates two rows of every lent subarray
+        "convert": conv_passes * spec.convert_cycles * spec.pim_subarrays * 2 * en.row_read_j,
+        "reduce": c.reduce_ops * en.reduce_op_j + psum_bytes * en.llc_byte_j,
+        "dram": dram * (en.dram_byte_j + en.llc_byte_j),  # DRAM read + fill into the subarrays
     }
     return OpResult(
         op=op,
@@ -651,19 +674,31 @@ def engine_gate_estimate(spec: Spec) -> float:
     return mine * ENGINE_GATES_YOSYS_REF / _engine_structural_gates(*_ENGINE_REF)
 
 
-def slice_gate_estimate(spec: Spec) -> float:
-    """Near-slice logic [ASSUMPTION]: table builder (one ~7 GE/bit adder per entry of a row per cycle)
-    and reduce lanes of ~4,000 NAND2-eq each (an FP16 fused multiply-add)."""
-    builder = spec.fields * 7 * spec.lut_entry_bits * spec.table_build_rows_per_cycle_per_slice
-    return builder + 4000 * spec.reduce_lanes_per_slice
+def slice_area_mm2(spec: Spec) -> float:
+    """Near-slice logic of one slice: the table builder (one adder per entry of a row per cycle)
+    and ``reduce_lanes_per_slice`` FP16 scale-and-add lanes (cosim.cost areas at tech_node)."""
+    node = cost.get_node(spec.cpu.tech_node)
+    builder = (
+        spec.fields * spec.table_build_rows_per_cycle_per_slice * cost.add_area_mm2(node, "int", spec.lut_entry_bits)
+    )
+    if spec.reduce_fma_area_gates:
+        lane = cost.synth_area_mm2(node, nand2_equivalents=spec.reduce_fma_area_gates)
+    else:
+        lane = cost.mac_area_mm2(node, "fp", 16)
+    return builder + spec.reduce_lanes_per_slice * lane
 
 
 def area_overhead(spec: Spec) -> dict[str, float]:
-    """Added logic area and its fraction of the LLC area (7 nm constants above)."""
-    eng = spec.engine_gates or engine_gate_estimate(spec)
-    sl = spec.slice_logic_gates or slice_gate_estimate(spec)
-    added = (eng * spec.engines + sl * spec.llc_slices) * UM2_PER_GATE * 1e-6
-    llc = spec.llc_bytes * 8 * SRAM_BITCELL_UM2 / SRAM_ARRAY_EFFICIENCY * 1e-6
+    """Added logic area and its fraction of the LLC data-array area (cosim.cost at tech_node).
+
+    Engines: `engine_gate_estimate` NAND2-eq (yosys-calibrated) through `cosim.cost.synth_area_mm2`.
+    LLC: the sum of its subarrays, each a CACTI-based SRAM of one subarray's capacity and row width.
+    """
+    node = cost.get_node(spec.cpu.tech_node)
+    eng = cost.synth_area_mm2(node, nand2_equivalents=spec.engine_gates or engine_gate_estimate(spec))
+    added = eng * spec.engines + slice_area_mm2(spec) * spec.llc_slices
+    sub = cost.sram_area_mm2(node, spec.subarray_rows * spec.subarray_cols // 8, spec.subarray_cols)
+    llc = sub * spec.subarrays
     return {"added_mm2": added, "llc_mm2": llc, "fraction_of_llc": added / llc}
 
 
@@ -687,17 +722,18 @@ def simulate(spec: Spec, graph: WorkloadGraph, activations: Mapping[str, np.ndar
     pinned = pinned_ops(spec, graph)
     results = []
     memo: dict[tuple[Op, bool], OpResult] = {}  # decode graphs repeat each layer's shapes
+    en, host_en = lut_energy(spec), host.energy()
     for op in graph.ops:
         if is_lut_op(op):
             if activations is not None and op.name in activations:
-                results.append(simulate_lut_op(spec, op, plans_for(spec, op, activations), op.name in pinned))
+                results.append(simulate_lut_op(spec, op, plans_for(spec, op, activations), op.name in pinned, en))
                 continue
             key = (replace(op, name=""), op.name in pinned)
             if key not in memo:
-                memo[key] = simulate_lut_op(spec, op, plans_for(spec, op, None), op.name in pinned)
+                memo[key] = simulate_lut_op(spec, op, plans_for(spec, op, None), op.name in pinned, en)
             results.append(replace(memo[key], op=op))
         else:
-            r = cpu.simulate_op(host, op, host_resident)
+            r = cpu.simulate_op(host, op, host_resident, host_en)
             results.append(replace(r, cycles=math.ceil(r.seconds * spec.pim_clock_hz)))
     seconds = math.fsum(r.seconds for r in results)
     energy = math.fsum(r.energy_j for r in results) + host.static_power_w * seconds
@@ -721,6 +757,7 @@ def simulate(spec: Spec, graph: WorkloadGraph, activations: Mapping[str, np.ndar
 
 __all__ = [
     "ChunkPlan",
+    "LutEnergy",
     "LutOpCycles",
     "Spec",
     "TileCycles",
@@ -728,6 +765,7 @@ __all__ = [
     "bitserial_multiply_cycles",
     "functional_gemm",
     "is_lut_op",
+    "lut_energy",
     "lut_op_cycles",
     "plan_from_activations",
     "plan_from_statistics",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from cosim import cost
 from cosim.cli import main
 from cosim.errors import ModelError, SpecError
 from cosim.graph import OpKind, WorkloadGraph, attention_op, gemm_op
@@ -116,7 +117,7 @@ def test_weights_that_fit_the_llc_do_not_touch_dram():
 def test_energy_components_sum_to_the_op_energy():
     r = cpu.simulate(spec(llc_bytes=1 << 16), graph(gemm_op("w", 4, 1024, 1024, weight_bits=3))).ops[0]
     assert r.energy_j == pytest.approx(sum(r.energy_by_component_j.values()))
-    assert r.energy_by_component_j["dram"] == pytest.approx(1024 * 1024 * 3 / 8 * cpu.DRAM_BYTE_J)
+    assert r.energy_by_component_j["dram"] == pytest.approx(1024 * 1024 * 3 / 8 * cost.dram_energy_per_byte_j("ddr3"))
 
 
 def test_tokens_per_step_comes_from_meta_or_gemv_rows():
