@@ -23,8 +23,9 @@ Everything below the abstract level is INFERRED (our design, not SAIL's publishe
 * A tile is the unit the RTL (`rtl/sram_lut/`) executes: one group chunk, one pass of
   ``fields`` tokens, up to ``tile_max_cols`` output columns.  `tile_cycles` is its exact
   cycle count; the cocotb bench checks the RTL against it.
-* Op schedule: group chunks x column shares spread over the lent subarrays in synchronous
-  waves (longest first), which keeps time monotone in subarrays and weight precision.
+* Op schedule: group chunks (all-zero chunks skipped) x column shares spread over the
+  engines, or in synchronous waves (longest first) when chunks outnumber engines; tiles are
+  sized for 8-bit weights, which keeps time monotone in subarrays and in weight precision.
   Tables are built once per (chunk, pass) by a near-slice builder (one row per cycle per
   slice) and written into every subarray that needs them.  Partial sums of the chunks are
   scaled (one quantisation block per chunk) and reduced by near-slice adders.
@@ -36,10 +37,13 @@ Everything below the abstract level is INFERRED (our design, not SAIL's publishe
   chunk share one field.  Measured from activation tensors when given, else from the
   statistical model ``act_zero_fraction`` (i.i.d. elements, P(INT8 value == 0)).
 * Capacity taken from normal use: ``pim_fraction`` of the subarrays are lent; the host CPU
-  keeps the rest of the LLC.  Weights stay resident only while the LUT ops' weights fit the
-  lent subarrays' weight rows (``pin_fraction`` of them); the rest stream from DRAM every
-  step, overlapped with the lookups.
+  keeps the rest of the LLC.  The longest prefix of LUT ops whose weights fit
+  ``pin_fraction`` of the lent weight rows stays resident across steps; the rest stream from
+  DRAM every step, overlapped with the lookups.
 * Host ops (attention, norms, activations, unquantised >8-bit weights) run on the CPU model.
+* Costs: energy = event counts x `LutEnergy` (cosim.cost at the host's tech_node); area =
+  engines (yosys-calibrated gate count of the RTL) + near-slice logic, as a fraction of the
+  LLC data arrays; tokens per dollar with the host's price x (1 + ``price_overhead_fraction``).
 """
 
 from __future__ import annotations
