@@ -19,7 +19,8 @@ What it models, per op of a `WorkloadGraph`:
   units, tables written instead of activations); when the producer is not element-wise (e.g.
   attention output) it falls back to ``separate``: a kernel that reads the activations and
   writes the tables; ``none`` charges nothing (the paper's "Welder" column of Table 4).
-* **MAC datapath** (``datapath: mac``): tensor cores at the activation precision's MAC rate
+* **MAC datapath** (``datapath: mac``): tensor cores at the operand precision's MAC rate
+  (the wider of activations and weights)
   (A100: 256 FP16 / 512 INT8 / 128 TF32 MACs per cycle per tensor core), instruction tile
   ``mac_m x mac_n``.  Weights narrower than the activations are dequantized on the vector units,
   once per threadblock row-tile that reads them (``dequant_ops_per_weight`` each), in series with
@@ -29,9 +30,11 @@ What it models, per op of a `WorkloadGraph`:
   capture all reuse across threadblocks.  On-chip operand (register/shared) bandwidth is not a
   limit; tables and weights per LMMA are counted (``operand_bytes``) but their energy is inside
   the array energy (paper Table 2 measures the whole array).
-* **Vector units**: non-GEMM ops (norm, softmax, element-wise...) and, on the LUT datapath,
-  GEMM-like ops it cannot run: activation x activation (attention) and weights wider than
-  ``max_lut_weight_bits`` (e.g. an FP16 lm_head).  Roofline at ``vector_flops_per_sm_cycle``.
+* **Vector units**: non-GEMM ops (norm, softmax, element-wise...), roofline at
+  ``vector_flops_per_sm_cycle``.  GEMM-like ops the LUT arrays cannot run, activation x
+  activation (attention) and weights wider than ``max_lut_weight_bits`` (an FP16 lm_head), go
+  to ``other_gemm_unit``: MAC tensor cores kept beside the arrays (default; the paper's Table 1
+  areas count the LUT arrays only), or the vector units for a LUT-only design.
 
 Energy is (event counts) x (per-event energy) from `CostTable`; area is the tensor-core area
 only (LUT arrays or MAC tensor cores), not the die.  Both use the paper's 28 nm figures.
@@ -61,6 +64,13 @@ class Datapath(StrEnum):
 
     LUT = "lut"
     MAC = "mac"
+
+
+class OtherUnit(StrEnum):
+    """Where a LUT-datapath system runs GEMM-like ops the LUT arrays cannot (attention, wide weights)."""
+
+    MAC = "mac"  # MAC tensor cores kept beside the LUT arrays (their area is reported separately)
+    VECTOR = "vector"  # the SM's vector units (CUDA cores): a LUT-only design
 
 
 class Precompute(StrEnum):
@@ -156,7 +166,10 @@ class Spec:
     table_bits: int = doc_field(
         0, doc="bits per stored table entry; 0: activation width for float, exact width for int", min=0, max=32
     )
-    max_lut_weight_bits: int = doc_field(8, doc="wider weights run on the vector units", min=1, max=16)
+    max_lut_weight_bits: int = doc_field(8, doc="wider weights run on `other_gemm_unit`", min=1, max=16)
+    other_gemm_unit: OtherUnit = doc_field(
+        OtherUnit.MAC, doc="mac or vector: runs attention and wide-weight GEMMs on a LUT system"
+    )
     precompute: Precompute = doc_field(Precompute.FUSED, doc="fused, separate or none (paper Table 4)")
     # --- MAC tensor cores (A100 whitepaper: 312 TFLOPS FP16, 624 TOPS INT8, 156 TFLOPS TF32 dense)
     mac_m: int = doc_field(16, doc="MAC instruction tile M (HMMA m16n8k16)", min=1)
@@ -297,9 +310,14 @@ def mac_rate(spec: Spec, act_bits: float) -> tuple[int, float]:
     return spec.macs_per_tc_cycle_32bit, c.mac_energy_j_32bit
 
 
+def mac_operand_bits(op: Op) -> float:
+    """MAC operand width: activations, or the weights if wider (never narrower: dequantization)."""
+    return max(op.act_bits, op.weight_bits)
+
+
 def mac_gemm_timing(spec: Spec, op: Op) -> GemmTiming:
-    """Tile-level cycles of a GEMM on MAC tensor cores at the activation precision."""
-    rate, _ = mac_rate(spec, op.act_bits)
+    """Tile-level cycles of a GEMM on MAC tensor cores at the operand precision."""
+    rate, _ = mac_rate(spec, mac_operand_bits(op))
     waves, rows, cols = _waves(spec, op)
     padded_tile = math.ceil(rows / spec.mac_m) * spec.mac_m * math.ceil(cols / spec.mac_n) * spec.mac_n * op.K
     tile = math.ceil(padded_tile / (rate * spec.tensor_cores_per_sm))
@@ -434,7 +452,7 @@ def _gemm_on_tensor_units(spec: Spec, graph: WorkloadGraph, op: Op, acc: _Acc, d
         _precompute(spec, graph, op, acc, done)
         return t
     t = mac_gemm_timing(spec, op)
-    e_mac = mac_rate(spec, op.act_bits)[1]
+    e_mac = mac_rate(spec, mac_operand_bits(op))[1]
     acc.energy["mac"] = t.busy_unit_cycles * e_mac
     acc.extra.update(unit="mac", mma_instructions=t.instructions)
     if 0 < op.weight_bits < op.act_bits:  # dequantization to the MAC operand type
@@ -449,13 +467,15 @@ def _gemm_on_tensor_units(spec: Spec, graph: WorkloadGraph, op: Op, acc: _Acc, d
 def _simulate_op(spec: Spec, graph: WorkloadGraph, op: Op, done: set) -> OpResult:
     acc = _Acc(dram_bytes=op.bytes_total)
     util, peak_cycle_macs = 0.0, 0.0
-    on_tensor = op.is_gemm_like and (spec.datapath is Datapath.MAC or _runs_on_lut(spec, op))
+    on_tensor = op.is_gemm_like and (
+        spec.datapath is Datapath.MAC or _runs_on_lut(spec, op) or spec.other_gemm_unit is OtherUnit.MAC
+    )
     if on_tensor:
         t = _gemm_on_tensor_units(spec, graph, op, acc, done)
         acc.compute_s += t.compute_cycles / spec.clock_hz
         peak_cycle_macs = t.peak_macs_per_cycle
     else:
-        # vector units: non-GEMM ops; on the LUT datapath also attention and wide-weight GEMMs
+        # vector units: non-GEMM ops; on a LUT-only design also attention and wide-weight GEMMs
         acc.vector_ops += op.flops
         acc.compute_s += op.flops / _vector_rate(spec)
         acc.extra["unit"] = "vector"
@@ -493,15 +513,19 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     done: set[tuple[str, ...]] = set()
     results = tuple(_simulate_op(spec, graph, op, done) for op in graph.ops)
     float_acts = any(_is_float(o) for o in graph.ops if _runs_on_lut(spec, o))
-    area = tensor_area_mm2(spec, float_acts)
-    comp = "lut_arrays" if spec.datapath is Datapath.LUT else "mac_tensor_cores"
+    if spec.datapath is Datapath.MAC:
+        areas = {"mac_tensor_cores": spec.num_sms * spec.cost.mac_tc_area_mm2_per_sm}
+    else:
+        areas = {"lut_arrays": tensor_area_mm2(spec, float_acts)}
+        if any(r.unit == "mac" for r in results):
+            areas["mac_tensor_cores"] = spec.num_sms * spec.cost.mac_tc_area_mm2_per_sm
     return RunResult(
         arch=spec.name,
         workload=graph.title,
         ops=results,
         clock_hz=spec.clock_hz,
-        area_mm2=area,
-        area_by_component_mm2={comp: area},
+        area_mm2=math.fsum(areas.values()),
+        area_by_component_mm2=areas,
     )
 
 
@@ -509,6 +533,7 @@ __all__ = [
     "CostTable",
     "Datapath",
     "GemmTiming",
+    "OtherUnit",
     "Precompute",
     "Spec",
     "array_sequence_cycles",
@@ -517,6 +542,7 @@ __all__ = [
     "lut_gemm_timing",
     "lut_weight_bits",
     "mac_gemm_timing",
+    "mac_operand_bits",
     "mac_rate",
     "peak_ops_per_s",
     "precompute_adds",

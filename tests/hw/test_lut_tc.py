@@ -123,16 +123,21 @@ def test_compute_bound_lut_gemm_scales_with_weight_bits():
     assert cycles(4) / cycles(1) == pytest.approx(4, rel=0.01)
 
 
-def test_wide_weights_and_attention_run_on_vector_units_on_lut():
+def test_wide_weights_and_attention_leave_the_lut_arrays():
     head = gemm_op("lm_head", 8, 32000, 3200, weight_bits=16, act_bits=8, dtype="int8")
     att = attention_op(
         "qk", OpKind.ATTENTION_QK, batch=1, heads=32, kv_heads=32, head_dim=100, q_len=1, kv_len=512, act_bits=8
     )
-    res = L.simulate(LUT8X, _graph(head, att))
-    assert [r.unit for r in res.ops] == ["vector", "vector"]
+    hybrid = L.simulate(LUT8X, _graph(head, att))  # default: MAC tensor cores kept beside the arrays
+    assert [r.unit for r in hybrid.ops] == ["mac", "mac"]
+    assert hybrid.ops[0].extra["compute_s"] == pytest.approx(L.mac_gemm_timing(LUT8X, head).compute_cycles / 1.41e9)
+    assert L.mac_operand_bits(head) == 16  # FP16 weights: 16-bit MACs although activations are INT8
+    assert set(hybrid.area_by_component_mm2) == {"lut_arrays", "mac_tensor_cores"}
+    lut_only = L.simulate(replace(LUT8X, other_gemm_unit=L.OtherUnit.VECTOR), _graph(head, att))
+    assert [r.unit for r in lut_only.ops] == ["vector", "vector"]
     vec_rate = LUT8X.num_sms * LUT8X.vector_flops_per_sm_cycle * LUT8X.clock_hz
-    assert res.ops[0].extra["compute_s"] == pytest.approx(head.flops / vec_rate)
-    assert [r.unit for r in L.simulate(MAC, _graph(head, att)).ops] == ["mac", "mac"]
+    assert lut_only.ops[0].extra["compute_s"] == pytest.approx(head.flops / vec_rate)
+    assert set(lut_only.area_by_component_mm2) == {"lut_arrays"}
 
 
 def test_mac_dequantizes_narrow_weights_on_vector_units():
@@ -208,8 +213,9 @@ def test_fusion_cuts_precompute_time_and_none_removes_it():
 def test_registered_and_runs_from_the_registry():
     assert MODELS["lut_tensor_core"].spec_type is L.Spec
     d = MODELS["lut_tensor_core"].simulate(LUT8X, _layer()).to_dict()
-    assert d["total"]["area_mm2"] == pytest.approx(L.tensor_area_mm2(LUT8X, False))
-    assert {o["unit"] for o in d["ops"]} == {"lut", "vector"}
+    mac_area = LUT8X.num_sms * LUT8X.cost.mac_tc_area_mm2_per_sm  # attention runs on kept MAC cores
+    assert d["total"]["area_mm2"] == pytest.approx(L.tensor_area_mm2(LUT8X, False) + mac_area)
+    assert {o["unit"] for o in d["ops"]} == {"lut", "vector", "mac"}
 
 
 def test_tile_mismatch_is_a_spec_error(tmp_path):
