@@ -37,7 +37,9 @@ What it models, per op of a `WorkloadGraph`:
   areas count the LUT arrays only), or the vector units for a LUT-only design.
 
 Energy is (event counts) x (per-event energy) from `CostTable`; area is the tensor-core area
-only (LUT arrays or MAC tensor cores), not the die.  Both use the paper's 28 nm figures.
+only (LUT arrays and/or MAC tensor cores), not the die.  LUT-array energy/area and the MAC
+tensor-core area are the paper's 28 nm figures; MAC, vector-unit and DRAM energies come from the
+shared cost library (`cosim.cost`) at 28 nm.
 Assumptions beyond the paper are marked ASSUMPTION next to the constant.
 """
 
@@ -47,16 +49,17 @@ import math
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from cosim import cost
 from cosim.errors import ModelError, SpecError
 from cosim.golden import table_entry_bits
 from cosim.graph import Op, OpKind, WorkloadGraph
 from cosim.hw.base import Bound, OpResult, RunResult
 from cosim.spec import doc_field
 
-# Horowitz, "Computing's energy problem", ISSCC 2014, Fig. 1.1.9 (45 nm, 0.9 V), in pJ:
-# FP16 mult 1.1, FP16 add 0.4, FP32 mult 3.7, FP32 add 0.9, INT8 mult 0.2, INT32 add 0.1.
-# ASSUMPTION: scaled to 28 nm at the same 0.9 V by feature size (dynamic energy ~ C V^2, C ~ L):
-_SCALE_45_TO_28NM = 28.0 / 45.0
+# Per-event energies of the MAC baseline, the vector units and DRAM come from the shared cost
+# library (cosim.cost: Horowitz ISSCC 2014 at 45 nm, scaled to 28 nm by Stillmaker & Baas 2017;
+# HBM2 from O'Connor et al., MICRO 2017), at the paper's 28 nm normalisation node.
+_NODE = "28nm"
 
 
 class Datapath(StrEnum):
@@ -112,27 +115,29 @@ class CostTable:
         gt=0,
     )
     mac_energy_j_16bit: float = doc_field(
-        (1.1 + 0.4) * _SCALE_45_TO_28NM * 1e-12,  # Horowitz FP16 mult + FP16 add, scaled
+        # FP16 multiply + FP16 accumulate: the paper's MAC DP4 and LUT RTL accumulate in FP16
+        # (DesignWare DW_fp_add on 16-bit operands); with FP32 accumulation it would be 33% more.
+        cost.mac_energy_j(_NODE, "fp", 16, acc_bits=16),
         doc="energy of one 16-bit (FP16) multiply-accumulate, J",
         gt=0,
     )
     mac_energy_j_8bit: float = doc_field(
-        (0.2 + 0.1) * _SCALE_45_TO_28NM * 1e-12,  # Horowitz INT8 mult + INT32 add, scaled
+        cost.mac_energy_j(_NODE, "int", 8, acc_bits=32),  # INT8 multiply, INT32 accumulate
         doc="energy of one 8-bit multiply with 32-bit accumulate, J",
         gt=0,
     )
     mac_energy_j_32bit: float = doc_field(
-        (3.7 + 0.9) * _SCALE_45_TO_28NM * 1e-12,  # Horowitz FP32 mult + add (upper bound for TF32)
+        cost.mac_energy_j(_NODE, "fp", 32),  # FP32 MAC: an upper bound for TF32
         doc="energy of one 32-bit (TF32/FP32) multiply-accumulate, J",
         gt=0,
     )
     vector_energy_j_per_op: float = doc_field(
-        0.9 * _SCALE_45_TO_28NM * 1e-12,  # Horowitz FP32 add, scaled; datapath only
+        cost.add_energy_j(_NODE, "fp", 32),  # one FP32 add per vector op; datapath only
         doc="energy of one vector-unit (CUDA core) operation, J",
         gt=0,
     )
     dram_energy_j_per_byte: float = doc_field(
-        3.9e-12 * 8,  # O'Connor et al., MICRO'17 (Fine-Grained DRAM), HBM2 ~3.9 pJ/bit
+        cost.dram_energy_per_byte_j("hbm2"),  # A100's HBM2e priced as HBM2
         doc="DRAM (HBM) access energy per byte, J",
         gt=0,
     )
