@@ -17,6 +17,11 @@ command can call it.
 
 A W-bit weight takes W cycles on the LUT lane, so the area ratio at equal throughput is the
 1-bit ratio divided by W.
+
+`lut_vs_mac_fp16_units` is the paper's Fig. 12 comparison on our FP16 RTL: the FP16 LUT lane
+(``lut_cell_fp16``: mux, sign flip, exponent add for x 2^b, FP16 accumulate) plus its share of an
+FP16 table register (``table_reg``; FP16 tables are precomputed outside the array), against the
+FP16 MAC DP4 (``mac_dp_fp16``: four FP16 multipliers, three FP16 adds, FP16 accumulate).
 """
 
 from __future__ import annotations
@@ -198,4 +203,45 @@ def lut_vs_mac_units(
     return UnitComparison(k, act_bits, tw, acc_bits, n_share, lane, unit, mac)
 
 
-__all__ = ["CMOS_TRANSISTORS", "SynthStat", "UnitComparison", "lut_vs_mac_units", "parse_stat", "yosys_stat"]
+@dataclass(frozen=True)
+class Fp16UnitComparison:
+    """Transistor counts of the FP16 LUT lane, its table register and the FP16 MAC DP-k unit."""
+
+    k: int
+    n_share: int
+    lut_lane: SynthStat
+    table: SynthStat
+    mac_dp: SynthStat
+
+    @property
+    def lut_lane_shared_transistors(self) -> float:
+        return self.lut_lane.transistors + self.table.transistors / self.n_share
+
+    def mac_over_lut(self, weight_bits: int = 1) -> float:
+        """MAC area / LUT area at equal throughput for `weight_bits`-bit weights."""
+        return self.mac_dp.transistors / self.lut_lane_shared_transistors / weight_bits
+
+
+def lut_vs_mac_fp16_units(k: int = 4, max_weight_bits: int = 8, n_share: int = 64) -> Fp16UnitComparison:
+    """Synthesise the FP16 LUT lane, an FP16 table register and the FP16 MAC DP-k unit."""
+    wb_w = max(1, (max_weight_bits - 1).bit_length())
+    lane = yosys_stat(
+        rtl_sources("lut_tc/fp16_add.sv", "lut_tc/lut_cell_fp16.sv"), "lut_cell_fp16", {"K": k, "WB_W": wb_w}
+    )
+    table = yosys_stat(rtl_sources("lut_tc/table_reg.sv"), "table_reg", {"W": (1 << (k - 1)) * 16})
+    mac = yosys_stat(
+        rtl_sources("lut_tc/fp16_add.sv", "lut_tc/fp16_mul.sv", "lut_tc/mac_dp_fp16.sv"), "mac_dp_fp16", {"K": k}
+    )
+    return Fp16UnitComparison(k, n_share, lane, table, mac)
+
+
+__all__ = [
+    "CMOS_TRANSISTORS",
+    "Fp16UnitComparison",
+    "SynthStat",
+    "UnitComparison",
+    "lut_vs_mac_fp16_units",
+    "lut_vs_mac_units",
+    "parse_stat",
+    "yosys_stat",
+]
