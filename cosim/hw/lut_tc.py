@@ -188,6 +188,7 @@ class Spec:
     # --- mapping and the rest of the SM
     tb_m: int = doc_field(128, doc="threadblock tile M (paper: W1A8 tile [128, 512, 32])", min=1)
     tb_n: int = doc_field(256, doc="threadblock tile N", min=1)
+    min_split_k: int = doc_field(256, doc="split-K chunk floor when tiles < SMs; ASSUMPTION", min=1)
     vector_flops_per_sm_cycle: int = doc_field(
         128, doc="vector-unit ops per SM per cycle (A100: 64 FP32 FMA lanes x 2)", min=1
     )
@@ -276,28 +277,54 @@ class GemmTiming:
     operand_bytes: int  # tables + weights read per LMMA (LUT), 0 for MAC
 
 
-def _waves(spec: Spec, op: Op) -> tuple[int, int, int]:
+@dataclass(frozen=True, slots=True)
+class Mapping:
+    """How a GEMM's threadblock tiles spread over the SMs."""
+
+    waves: int  # rounds of tiles over the SMs
+    rows: int  # tile rows (tb_m, or M if smaller)
+    cols: int  # tile columns
+    k: int  # reduction length per tile (K / split)
+    split: int  # split-K factor
+
+
+def gemm_mapping(spec: Spec, op: Op) -> Mapping:
+    """Threadblock tiles of tb_m x tb_n, in waves over the SMs; split-K when tiles are fewer
+    than SMs (GEMV-like ops), in chunks of at least ``min_split_k``, as GPU GEMM libraries do."""
     tiles = math.ceil(op.M / spec.tb_m) * math.ceil(op.N / spec.tb_n) * op.batch
-    return math.ceil(tiles / spec.num_sms), min(spec.tb_m, op.M), min(spec.tb_n, op.N)
+    split = max(1, min(spec.num_sms // tiles, op.K // spec.min_split_k))
+    return Mapping(
+        waves=math.ceil(tiles * split / spec.num_sms),
+        rows=min(spec.tb_m, op.M),
+        cols=min(spec.tb_n, op.N),
+        k=math.ceil(op.K / split),
+        split=split,
+    )
+
+
+def split_k_bytes(op: Op, m: Mapping) -> int:
+    """DRAM traffic of reducing split-K partial sums: FP32 partials written and read back."""
+    return 0 if m.split == 1 else 2 * m.split * op.M * op.N * op.batch * 4
 
 
 def lut_gemm_timing(spec: Spec, op: Op) -> GemmTiming:
     """Tile-level cycles of a GEMM on the LUT arrays: waves x per-SM tile time.
 
-    Each SM runs one tb_m x tb_n output tile at a time over all of K; its arrays share the
-    tile's (rows/lut_m) x (cols/lut_n) LMMA columns, each a sequence of ceil(K/lut_k) LMMAs.
+    Each SM runs one tb_m x tb_n output tile at a time over its K (all of K, or a split-K
+    chunk); its arrays share the tile's (rows/lut_m) x (cols/lut_n) LMMA columns, each a
+    sequence of ceil(k/lut_k) LMMAs.
     """
     w = lut_weight_bits(op)
-    waves, rows, cols = _waves(spec, op)
-    k_steps = math.ceil(op.K / spec.lut_k)
-    seqs = math.ceil(rows / spec.lut_m) * math.ceil(cols / spec.lut_n)  # per tile
+    mp = gemm_mapping(spec, op)
+    k_steps = math.ceil(mp.k / spec.lut_k)
+    seqs = math.ceil(mp.rows / spec.lut_m) * math.ceil(mp.cols / spec.lut_n)  # per tile
     rounds = math.ceil(seqs / spec.arrays_per_sm)
     tile = rounds * array_sequence_cycles(k_steps, w, spec.lut_pipeline_cycles)
-    lmmas = math.ceil(op.M / spec.lut_m) * math.ceil(op.N / spec.lut_n) * k_steps * op.batch
+    lmmas = math.ceil(op.M / spec.lut_m) * math.ceil(op.N / spec.lut_n) * math.ceil(op.K / spec.lut_k) * op.batch
     tbits = table_entry_bits_for(spec, op)
     per_lmma = spec.lut_m * (1 << (spec.lut_k - 1)) * tbits + spec.lut_k * spec.lut_n * w  # Eq. 7 + Eq. 8
     return GemmTiming(
-        compute_cycles=waves * tile,
+        compute_cycles=mp.waves * tile,
         busy_unit_cycles=lmmas * lmma_cycles(w),
         instructions=lmmas,
         peak_macs_per_cycle=spec.total_arrays * spec.lut_m * spec.lut_n * spec.lut_k / w,
@@ -323,12 +350,12 @@ def mac_operand_bits(op: Op) -> float:
 def mac_gemm_timing(spec: Spec, op: Op) -> GemmTiming:
     """Tile-level cycles of a GEMM on MAC tensor cores at the operand precision."""
     rate, _ = mac_rate(spec, mac_operand_bits(op))
-    waves, rows, cols = _waves(spec, op)
-    padded_tile = math.ceil(rows / spec.mac_m) * spec.mac_m * math.ceil(cols / spec.mac_n) * spec.mac_n * op.K
+    mp = gemm_mapping(spec, op)
+    padded_tile = math.ceil(mp.rows / spec.mac_m) * spec.mac_m * math.ceil(mp.cols / spec.mac_n) * spec.mac_n * mp.k
     tile = math.ceil(padded_tile / (rate * spec.tensor_cores_per_sm))
     padded = math.ceil(op.M / spec.mac_m) * spec.mac_m * math.ceil(op.N / spec.mac_n) * spec.mac_n * op.K * op.batch
     return GemmTiming(
-        compute_cycles=waves * tile,
+        compute_cycles=mp.waves * tile,
         busy_unit_cycles=padded,
         instructions=math.ceil(padded / (spec.mac_m * spec.mac_n * 16)),
         peak_macs_per_cycle=spec.total_tensor_cores * rate,
@@ -446,6 +473,10 @@ def _precompute(spec: Spec, graph: WorkloadGraph, op: Op, acc: _Acc, done: set[t
 
 
 def _gemm_on_tensor_units(spec: Spec, graph: WorkloadGraph, op: Op, acc: _Acc, done: set) -> GemmTiming:
+    mp = gemm_mapping(spec, op)
+    if mp.split > 1:
+        acc.dram_bytes += split_k_bytes(op, mp)
+        acc.extra["split_k"] = mp.split
     if _runs_on_lut(spec, op):
         t = lut_gemm_timing(spec, op)
         e_cycle = (
@@ -538,11 +569,13 @@ __all__ = [
     "CostTable",
     "Datapath",
     "GemmTiming",
+    "Mapping",
     "OtherUnit",
     "Precompute",
     "Spec",
     "array_sequence_cycles",
     "compute_density_ops_per_s_mm2",
+    "gemm_mapping",
     "lmma_cycles",
     "lut_gemm_timing",
     "lut_weight_bits",
@@ -552,6 +585,7 @@ __all__ = [
     "peak_ops_per_s",
     "precompute_adds",
     "simulate",
+    "split_k_bytes",
     "table_entries",
     "table_entry_bits_for",
     "tensor_area_mm2",

@@ -102,6 +102,16 @@ def test_mac_gemm_waves_and_rate():
     assert L.mac_gemm_timing(spec, op).compute_cycles == 2 * per_tile
 
 
+def test_split_k_spreads_gemv_over_idle_sms():
+    op = gemm_op("g", 1, 512, 8192, weight_bits=16, act_bits=16)  # 2 column tiles on 108 SMs
+    mp = L.gemm_mapping(MAC, op)
+    assert (mp.split, mp.k, mp.waves) == (32, 256, 1)  # K/256 = 32 chunks (< 108 // 2 = 54)
+    per_tile = math.ceil(16 * 256 * 256 / (256 * 4))  # M padded to 16, one 256-deep chunk
+    assert L.mac_gemm_timing(MAC, op).compute_cycles == per_tile
+    big = gemm_op("g", 4096, 4096, 4096, weight_bits=16, act_bits=16)
+    assert L.gemm_mapping(MAC, big).split == 1
+
+
 # ----------------------------------------------------------------------------- whole ops
 
 
@@ -109,7 +119,10 @@ def test_decode_gemv_is_memory_bound_on_weights_and_tables():
     op = gemm_op("g", 1, 4096, 4096, weight_bits=2, act_bits=8, dtype="int8")
     r = L.simulate(LUT8X, _graph(op)).ops[0]
     tables = math.ceil(4096 // 4 * 8 * 11 / 8)  # 1024 groups x 8 entries x 11 bits (INT8, K=4)
-    own_bytes = op.weight_bytes + tables + op.bytes_written
+    split = min(108 // 16, 4096 // 256)  # 16 column tiles on 108 SMs: K split 6 ways
+    partials = 2 * split * 4096 * 4  # FP32 partial sums written and read back
+    assert r.extra["split_k"] == split
+    own_bytes = op.weight_bytes + tables + op.bytes_written + partials
     assert r.bound.value == "memory"
     assert r.extra["memory_s"] == pytest.approx(own_bytes / LUT8X.dram_bytes_per_s)
     assert r.extra["table_bytes"] == tables
@@ -230,3 +243,61 @@ def test_unknown_precompute_mode_names_the_choices(tmp_path):
     p.write_text("model: lut_tensor_core\nname: bad\nprecompute: lazy\n")
     with pytest.raises(SpecError, match="fused, separate, none"):
         load_arch(p)
+
+
+# ----------------------------------------------------------------------------- traced graphs
+
+
+@pytest.fixture(scope="module")
+def bitnet_decode():
+    from cosim.trace import trace
+
+    return trace("bitnet_b158_3b", phase="decode", batch=4, kv_len=128, quant="W1.58A8", overrides={"n_layers": 2})
+
+
+def test_traced_bitnet_runs_ternary_gemms_on_lut_arrays(bitnet_decode):
+    res = {r.op.name: r for r in L.simulate(LUT8X, bitnet_decode).ops}
+    weight_gemms = [r for r in res.values() if r.op.is_gemm_like and r.op.weight_bits]
+    ternary = [r for r in weight_gemms if r.op.weight_bits == 1.58]
+    assert len(ternary) == 2 * 7  # q, k, v, o, gate, up, down per layer
+    assert all(r.unit == "lut" and r.extra["w_bits"] == 2 for r in ternary)
+    assert res["lm_head"].unit == "mac"  # FP16 lm_head: kept MAC tensor cores
+    for layer in ("layers.0", "layers.1"):
+        qkv = [res[f"{layer}.attn.{p}_proj"].extra["precompute"] for p in "qkv"]
+        assert sorted(qkv) == ["fused", "shared", "shared"]  # one table set from the norm, shared
+        assert res[f"{layer}.attn.o_proj"].extra["precompute"] == "separate"  # after attention
+        assert res[f"{layer}.mlp.down_proj"].extra["precompute"] == "fused"  # after SiLU * up
+    for r in ternary:  # INT8 activations: 11-bit entries, 8 per group of 4
+        assert r.extra["table_bytes"] == math.ceil(r.op.M * (r.op.K // 4) * 8 * 11 / 8)
+        body = max(r.extra["compute_s"], r.extra["memory_s"]) + r.extra["precompute_s"]
+        assert r.seconds == pytest.approx(body)
+
+
+def test_traced_bitnet_totals_are_consistent(bitnet_decode):
+    res = L.simulate(LUT8X, bitnet_decode)
+    assert res.seconds == pytest.approx(sum(r.seconds for r in res.ops))
+    assert res.energy_j == pytest.approx(sum(res.energy_by_component_j().values()))
+    assert res.energy_by_component_j()["lut_array"] == pytest.approx(
+        sum(r.extra.get("array_cycles", 0) for r in res.ops) * LUT8X.cost.lut_array_energy_j_per_cycle_int
+    )
+
+
+def test_traced_llama_decode_time_follows_weight_width():
+    """Batch-1 decode is memory-bound: W2 weight GEMMs take about half the time of W4 on LUT arrays,
+    while the MAC baseline also pays for dequantization on the vector units."""
+    from cosim.trace import trace
+
+    def weight_gemm_s(spec, quant):
+        g = trace("llama2_7b", phase="decode", batch=1, kv_len=256, quant=quant, overrides={"n_layers": 2})
+        rs = [r for r in L.simulate(spec, g).ops if r.op.is_gemm_like and 0 < r.op.weight_bits < 16]
+        return sum(r.seconds for r in rs), sum(r.op.weight_bytes for r in rs), rs
+
+    t2, b2, rs2 = weight_gemm_s(LUT8X, "W2A16")
+    t4, b4, _ = weight_gemm_s(LUT8X, "W4A16")
+    assert b4 == 2 * b2
+    assert 1.6 < t4 / t2 < 2.0  # tables and outputs do not shrink with the weights
+    assert all(r.bound.value == "memory" and r.unit == "lut" for r in rs2)
+    assert all(r.extra["table_bytes"] == r.op.M * (r.op.K // 4) * 8 * 2 for r in rs2)  # FP16 entries
+    m2, _, rm2 = weight_gemm_s(MAC, "W2A16")
+    assert all("dequant_s" in r.extra for r in rm2)
+    assert m2 > t2
