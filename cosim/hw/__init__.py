@@ -12,7 +12,7 @@ from typing import Any
 
 from cosim.errors import SpecError
 from cosim.graph import WorkloadGraph
-from cosim.hw import cpu, roofline, sram_lut
+from cosim.hw import cpu, lut_tc, roofline, sram_lut
 from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
 from cosim.spec import load_mapping, parse
 
@@ -20,6 +20,7 @@ MODELS: dict[str, HardwareModel] = {
     "roofline": HardwareModel("roofline", roofline.Spec, roofline.simulate, roofline.__doc__.splitlines()[0]),
     "cpu": HardwareModel("cpu", cpu.Spec, cpu.simulate, cpu.__doc__.splitlines()[0]),
     "sram_lut": HardwareModel("sram_lut", sram_lut.Spec, sram_lut.simulate, sram_lut.__doc__.splitlines()[0]),
+    "lut_tensor_core": HardwareModel("lut_tensor_core", lut_tc.Spec, lut_tc.simulate, lut_tc.__doc__.splitlines()[0]),
 }
 
 
