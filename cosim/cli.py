@@ -178,28 +178,16 @@ def simulate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the app, mapping errors to exit codes 2 (user) and 1 (bug)."""
+    """Console-script entry: usage errors and `CosimError` exit 2 with one line; bugs exit 1."""
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone mode: click prints usage errors itself and exits 2; exits 0 on success
+        app(args=argv, prog_name="cosim")
     except CosimError as e:
         err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click's usage errors are user errors too
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(2)
-        raise
-    sys.exit(0)
 
 
 if __name__ == "__main__":
