@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from cosim.cost import dram as _cd
 from cosim.errors import SpecError
 from cosim.spec import doc_field
 
@@ -313,11 +314,17 @@ def _idd_energy(tm: DramTiming) -> DramEnergy:
     )
 
 
-# FGDRAM (O'Connor et al., MICRO'17) per-bit energies as encoded in AttAcc src/config.py, pJ/bit.
-FGDRAM_ACT_PJ_PER_BIT = 0.11  # cell activation + precharge, per bit of the row
-FGDRAM_CELL_RDWR_PJ_PER_BIT = 0.44  # array read/write
-FGDRAM_IO_PATH_PJ_PER_BIT = 1.01 + 1.23 + 0.5 + 0.3  # col decoder->BG mux, ->GIO mux, TSV, interposer
-PIM_ALU_PJ_PER_BYTE = 0.32  # AttAcc config: PIM ALU energy per byte of operand
+# FGDRAM (O'Connor et al., MICRO'17) per-bit energies as encoded in AttAcc src/config.py, pJ/bit,
+# from the shared cost library (cosim/cost/dram.py) so every model uses the same numbers.
+FGDRAM_ACT_PJ_PER_BIT = _cd.HBM2_ACT_PJ_PER_BIT  # cell activation + precharge, per bit of the row
+FGDRAM_CELL_RDWR_PJ_PER_BIT = _cd.HBM2_CELL_RW_PJ_PER_BIT  # array read/write
+FGDRAM_IO_PATH_PJ_PER_BIT = (  # col decoder -> BG mux -> GIO mux -> TSV -> interposer
+    _cd.HBM2_TO_BANKGROUP_PJ_PER_BIT
+    + _cd.HBM2_BANKGROUP_TO_GIO_PJ_PER_BIT
+    + _cd.HBM2_TSV_PJ_PER_BIT
+    + _cd.HBM2_INTERPOSER_IO_PJ_PER_BIT
+)
+PIM_ALU_PJ_PER_BYTE = 0.32  # AttAcc src/config.py: PIM ALU energy per byte of operand
 
 
 def _fgdram_energy(tm: DramTiming, multipliers_per_bank: int = 16, operand_bits: int = 16) -> DramEnergy:

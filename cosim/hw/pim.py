@@ -45,12 +45,13 @@ along the row (512 at FP16), one head dim per bank; one vector load (the softmax
 per 512-token chunk and head.  Weight GEMVs: outputs spread over channels and banks, input
 chunks of one row loaded once per chunk, partial sums read per tile and added on the host.
 
-Assumptions beyond the sources: MAC/RDRES share the channel's column-command cadence
-max(BL/2, tCCD_S) with normal RD/WR in both modes (NewtonSim keeps read_to_read_s between
-them); with dual buffers the PIM path has no write-to-read turnaround (the paper's
-independent data paths; NewtonSim keeps write_to_read_s for other bank groups); a vector load
-is the host's WRs of the row followed by GWRITE and PRE, serial with the tiles (NeuPIMs
-Alg. 1 adds L_GWRITE serially).
+Assumptions beyond the sources: with dual buffers the PIM path is independent of normal
+reads and writes (the paper: "independent data paths"), so MACs and RD/WR share only the
+command bus; ``shared_column_path`` instead keeps NewtonSim's read_to_read_s between RD and
+COMP (which its dual-buffer table keeps for other bank groups), and the single-buffer table
+always does.  RDRES uses the external data bus like a read.  A vector load is the host's
+WRs of the row followed by GWRITE and PRE, serial with the tiles (NeuPIMs Alg. 1 adds
+L_GWRITE serially).
 """
 
 from __future__ import annotations
@@ -176,6 +177,11 @@ class Spec:
     )
     adder_tree_cycles: int = doc_field(
         2, doc="MAC to result-in-accumulator latency; RDRES waits this after the last MAC", min=1
+    )
+    shared_column_path: bool = doc_field(
+        False,
+        doc="with dual buffers, MACs still take the column cadence of normal RD/WR (NewtonSim's table); "
+        "false: independent PIM data path (the paper's design), only the command bus is shared",
     )
     host_writes_vector: bool = doc_field(True, doc="a vector load includes the host's WRs of the row")
     refresh: bool = doc_field(True, doc="model all-bank refresh")
@@ -377,9 +383,7 @@ def timing_table(spec: Spec) -> TimingTable:
         E(Cmd.RDRES, Cmd.RDRES, C, rr_s, "max(BL/2,tCCD_S)", nt + " READRES->READRES"),
         E(Cmd.MAC, Cmd.PPRE, B, tm.tRTP, "tRTP", nt + " COMP->PIM_PRECHARGE"),
         E(Cmd.RDRES, Cmd.PPRE, B, tm.tRTP, "tRTP", nt + " READRES->PIM_PRECHARGE"),
-        # column cadence shared with normal reads/writes (both modes)
-        E(Cmd.RD, Cmd.MAC, C, rr_s, "max(BL/2,tCCD_S)", nt + " READ->COMP"),
-        E(Cmd.MAC, Cmd.RD, C, rr_s, "max(BL/2,tCCD_S)", nt + " COMP->READ"),
+        # result reads use the external data bus like reads
         E(Cmd.RD, Cmd.RDRES, C, rr_o if shared_bus else rr_s, "data bus", nt + " READ->READRES"),
         E(Cmd.RDRES, Cmd.RD, C, rr_o if shared_bus else rr_s, "data bus", nt + " READRES->READ"),
         E(Cmd.RDRES, Cmd.WR, C, r2w, "RL+BL/2-WL+tRTRS", nt + " READRES->WRITE"),
@@ -410,13 +414,19 @@ def timing_table(spec: Spec) -> TimingTable:
         ]
         if w2r_o > 0:
             rows.append(E(Cmd.WR, Cmd.RD, C, w2r_o, "WL+BL/2+tRTRS-RL", d3))
-    if dual:
-        # separate PIM data path: only the column cadence between writes and PIM commands
+    if not dual or spec.shared_column_path:
+        # MACs take the column cadence of normal reads (NewtonSim: READ->COMP and COMP->READ
+        # read_to_read_s within a rank, which its dual-buffer table keeps for other bank groups)
         rows += [
-            E(Cmd.WR, Cmd.MAC, C, rr_s, "max(BL/2,tCCD_S)", "dual buffer: independent PIM path"),
-            E(Cmd.MAC, Cmd.WR, C, rr_s, "max(BL/2,tCCD_S)", "dual buffer: independent PIM path"),
+            E(Cmd.RD, Cmd.MAC, C, rr_s, "max(BL/2,tCCD_S)", nt + " READ->COMP"),
+            E(Cmd.MAC, Cmd.RD, C, rr_s, "max(BL/2,tCCD_S)", nt + " COMP->READ"),
         ]
-    else:
+    if dual and spec.shared_column_path:
+        rows += [
+            E(Cmd.WR, Cmd.MAC, C, rr_s, "max(BL/2,tCCD_S)", "shared column path"),
+            E(Cmd.MAC, Cmd.WR, C, rr_s, "max(BL/2,tCCD_S)", "shared column path"),
+        ]
+    if not dual:
         # one buffer: PIM and MEM rows exclude each other; NewtonSim single-buffer rows
         rows += [
             E(Cmd.WR, Cmd.MAC, P, w2r_s, "WL+BL/2+tWTR_S", nt + " WRITE->COMP"),
@@ -892,6 +902,14 @@ def _vector_load_cmds(spec: Spec, geo: _Geometry, n_bursts: int) -> Template:
     return _TEMPLATES[key]
 
 
+def _template_for(spec: Spec, item: ProgramItem) -> Template:
+    """The command template of a program item (for command counts)."""
+    geo = _geometry(spec)
+    if isinstance(item, TileShape):
+        return _tile_cmds(spec, geo, item)
+    return _vector_load_cmds(spec, geo, item.n_bursts)
+
+
 def _mem_cmds(geo: _Geometry, write: bool, p: int, g: int, b: int, n: int) -> Template:
     key = ("mem", id(geo), write, p, g, b, n)
     if key not in _TEMPLATES:
@@ -1057,8 +1075,19 @@ class ClosedForm:
         data_out = (last_rd if shape.read_results else ready) + (tm.RL + tm.burst_cycles if shape.read_results else 0)
         return TileTiming(acts, first_mac, last_mac, last_rd, ppre, ready, data_out)
 
+    @cached_property
+    def _memo(self) -> dict[tuple, int]:
+        return {}
+
     def vector_load(self, n_bursts: int) -> int:
         """Span (ACT to PRE) of a vector load of `n_bursts` host writes + GWRITE."""
+        key = ("v", n_bursts)
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = self._vector_load(n_bursts)
+        return got
+
+    def _vector_load(self, n_bursts: int) -> int:
         g = self.gap
         B = Scope.BANK
         t = 0
@@ -1097,9 +1126,16 @@ class ClosedForm:
     def transition(self, prev: ProgramItem | None, nxt: ProgramItem, prev_timing: TileTiming | None) -> int:
         """Cycles from the previous job's last command to the next job's first command, both
         PIM-program items on an otherwise idle channel."""
-        tm = self.spec.dram
         if prev is None:
             return 0
+        key = ("t", prev, nxt)
+        got = self._memo.get(key)
+        if got is None:
+            got = self._memo[key] = self._transition(prev, nxt, prev_timing)
+        return got
+
+    def _transition(self, prev: ProgramItem, nxt: ProgramItem, prev_timing: TileTiming | None) -> int:
+        tm = self.spec.dram
         single = not self.spec.dual_row_buffer
         if isinstance(prev, TileShape):
             assert prev_timing is not None
@@ -1123,6 +1159,19 @@ class ClosedForm:
         return max(1, self.gap(Cmd.PRE, Cmd.ACT, Scope.BANK))
 
 
+def _runs(items: Sequence[ProgramItem]) -> list[tuple[ProgramItem, int]]:
+    """Run-length encoding of a program (equal consecutive items)."""
+    out: list[list] = []
+    last = None
+    for it in items:
+        if last is not None and (it is last or it == last):
+            out[-1][1] += 1
+        else:
+            out.append([it, 1])
+            last = it
+    return [(a, b) for a, b in out]
+
+
 def fast_channel_cycles(
     spec: Spec, items: Sequence[ProgramItem], cf: ClosedForm | None = None, refresh_phase: int = 0
 ) -> tuple[int, int]:
@@ -1133,7 +1182,8 @@ def fast_channel_cycles(
     refresh follows the event controller's rule: at each job boundary every pseudo-channel
     whose deadline has passed is refreshed (REF at the earliest legal cycle), and a job is
     admitted only if it ends (plus tRP) before the deadlines of the pseudo-channels it
-    touches; otherwise the controller waits for the next deadline.
+    touches; otherwise the controller waits for the next deadline.  Runs of identical tiles
+    advance in one step up to the next refresh deadline.
     """
     cf = cf or closed_form(spec)
     tm = spec.dram
@@ -1151,6 +1201,7 @@ def fast_channel_cycles(
     g_ref_act = cf.gap(Cmd.REF, act_cmd, PC)
     g_ref_ref = cf.gap(Cmd.REF, Cmd.REF, PC)
     vb_p = vector_bank(_geometry(spec))[0]
+    all_p = tuple(range(P))
     t_last = -1  # last command issued (any kind)
     job_end = -1  # last command of the previous job
     last_close = [NEVER] * P
@@ -1159,50 +1210,70 @@ def fast_channel_cycles(
     prev: ProgramItem | None = None
     prev_tt: TileTiming | None = None
     refs = 0
-    for item in items:
+    for item, count in _runs(items):
         if isinstance(item, TileShape):
             tt: TileTiming | None = cf.tile(item)
             span = tt.span
-            pchs: tuple[int, ...] = tuple(range(P))
+            pchs: tuple[int, ...] = all_p
         else:
             tt = None
             span = cf.vector_load(item.n_bursts)
             pchs = (vb_p,)
-        now = max(t_last, 0)
-        while True:
-            if spec.refresh:
-                for p in range(P):
-                    if deadlines[p] <= now:
-                        r = max(
-                            deadlines[p],
-                            t_last + 1,
-                            last_close[p] + g_close_ref,
-                            last_act[p] + g_act_ref,
-                            ref_at[p] + g_ref_ref,
-                        )
-                        ref_at[p] = r
-                        t_last = r
-                        deadlines[p] += trefi
-                        refs += 1
-            s = job_end + cf.transition(prev, item, prev_tt) if prev is not None else 0
-            s = max(s, t_last + 1)
-            for p in pchs:
-                s = max(s, ref_at[p] + g_ref_act)
-            if not spec.refresh or span + tm.tRP >= window:
-                break
-            if all(s + span + tm.tRP <= deadlines[p] for p in pchs):
-                break
-            now = max(now + 1, min(deadlines))
-        job_end = t_last = s + span
-        if tt is not None:
-            last_close = [job_end] * P
-            for i, a in enumerate(tt.activations):
-                p = i % P if spec.activation is Activation.GROUP else i
-                last_act[p] = max(last_act[p], s + a)
-        else:
-            last_close[vb_p] = job_end
-            last_act[vb_p] = max(last_act[vb_p], s)
-        prev, prev_tt = item, tt
+        left = count
+        while left:
+            now = max(t_last, 0)
+            while True:
+                if spec.refresh:
+                    for p in range(P):
+                        if deadlines[p] <= now:
+                            r = max(
+                                deadlines[p],
+                                t_last + 1,
+                                last_close[p] + g_close_ref,
+                                last_act[p] + g_act_ref,
+                                ref_at[p] + g_ref_ref,
+                            )
+                            ref_at[p] = r
+                            t_last = r
+                            deadlines[p] += trefi
+                            refs += 1
+                s = job_end + cf.transition(prev, item, prev_tt) if prev is not None else 0
+                s = max(s, t_last + 1)
+                for p in pchs:
+                    s = max(s, ref_at[p] + g_ref_act)
+                if not spec.refresh or span + tm.tRP >= window:
+                    break
+                if all(s + span + tm.tRP <= deadlines[p] for p in pchs):
+                    break
+                now = max(now + 1, min(deadlines))
+            # this job, then as many more of the run as fit before the next deadline
+            k = 1
+            period = 0
+            if left > 1:
+                period = span + cf.transition(item, item, tt)
+                if spec.refresh and span + tm.tRP < window:
+                    d = min(deadlines[p] for p in pchs)
+                    fit = (d - s - span - tm.tRP) // period + 1
+                    # a deadline of an untouched pseudo-channel also ends the stretch (it is
+                    # refreshed at the next job boundary after it passes)
+                    others = [deadlines[p] for p in range(P) if p not in pchs]
+                    if others:
+                        fit = min(fit, max(1, (min(others) - s - span) // period + 1))
+                    k = max(1, min(left, fit))
+                else:
+                    k = left
+            s_last = s + (k - 1) * period
+            job_end = t_last = s_last + span
+            if tt is not None:
+                last_close = [job_end] * P
+                for i, a in enumerate(tt.activations):
+                    p = i % P if spec.activation is Activation.GROUP else i
+                    last_act[p] = max(last_act[p], s_last + a)
+            else:
+                last_close[vb_p] = job_end
+                last_act[vb_p] = max(last_act[vb_p], s_last)
+            prev, prev_tt = item, tt
+            left -= k
     return max(t_last, 0), refs
 
 
@@ -1598,13 +1669,13 @@ def gemv_tile_trace(
 
 
 def attention_program(
-    spec: Spec, kv_len: int, heads: int, head_dim: int, kv_heads: int | None = None
+    spec: Spec, kv_len: int, heads: int, head_dim: int, kv_heads: int | None = None, part: str = "both"
 ) -> list[ProgramItem]:
     """PIM program of one request's decode attention (logit K^T q, then attend P V) on its channel.
 
     NeuPIMs mapping (see module docstring).  With grouped-query attention each of the
     heads/kv_heads queries sharing a KV head repeats the logit pass (the vector buffer holds
-    one query row).
+    one query row).  `part` selects ``logit``, ``attend`` or ``both``.
 
     Raises:
         ModelError: a head wider than a row, or non-positive sizes.
@@ -1622,16 +1693,18 @@ def attention_program(
     group = heads // kvh
     prog: list[ProgramItem] = []
     macs_per_head = math.ceil(head_dim / lanes)
+    if part not in ("both", "logit", "attend"):
+        raise ModelError(f"attention_program: part must be both, logit or attend, got {part!r}")
     hpc = max(1, R // head_dim)
     key_tiles = math.ceil(kv_len / banks)
-    for _ in range(group):
+    for _ in range(group if part != "attend" else 0):
         for c0 in range(0, kvh, hpc):
             hc = min(hpc, kvh - c0)
             prog.append(VectorLoad(math.ceil(hc * head_dim * elem_bytes / tm.burst_bytes)))
             shape = TileShape(hc * macs_per_head, macs_per_head)
             prog.extend([shape] * key_tiles)
     value_tiles = math.ceil(head_dim / banks)
-    for _ in range(heads):
+    for _ in range(heads if part != "logit" else 0):
         for t0 in range(0, kv_len, R):
             tok = min(R, kv_len - t0)
             prog.append(VectorLoad(math.ceil(tok * elem_bytes / tm.burst_bytes)))
