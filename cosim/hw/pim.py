@@ -212,8 +212,9 @@ class Spec:
 @dataclass(frozen=True, slots=True)
 class TimingEntry:
     """``later`` may issue no sooner than ``gap_cycles`` after ``earlier`` when their targets
-    share a unit at ``scope``.  ``name`` is the parameter (for messages), ``source`` where
-    the rule comes from."""
+    share a unit at ``scope`` (with ``other_only``: share that unit but nothing finer, e.g. two
+    pseudo-channels on one data bus).  ``name`` is the parameter (for messages), ``source``
+    where the rule comes from."""
 
     earlier: Cmd
     later: Cmd
@@ -221,6 +222,10 @@ class TimingEntry:
     gap_cycles: int
     name: str
     source: str = ""
+    other_only: bool = False  # only when the targets share nothing finer than `scope` (other pCH)
+
+    def applies(self, relation: Scope) -> bool:
+        return relation == self.scope if self.other_only else relation <= self.scope
 
 
 @dataclass(frozen=True)
@@ -251,8 +256,8 @@ class TimingTable:
         n = len(Cmd)
         g = [[[0] * 4 for _ in range(n)] for _ in range(n)]
         for e in self.entries:
-            for rel in range(int(e.scope) + 1):
-                if e.gap_cycles > g[e.earlier][e.later][rel]:
+            for rel in range(4):
+                if e.applies(Scope(rel)) and e.gap_cycles > g[e.earlier][e.later][rel]:
                     g[e.earlier][e.later][rel] = e.gap_cycles
         return g
 
@@ -267,7 +272,7 @@ class TimingTable:
         """The entry that sets `gap` (for messages), or None if unconstrained."""
         best = None
         for e in self.entries:
-            if e.earlier == earlier and e.later == later and e.scope >= relation:
+            if e.earlier == earlier and e.later == later and e.applies(relation):
                 if best is None or e.gap_cycles > best.gap_cycles:
                     best = e
         return best
@@ -406,14 +411,14 @@ def timing_table(spec: Spec) -> TimingTable:
         E(Cmd.RDRES, Cmd.GWRITE, C, rr_s, "max(BL/2,tCCD_S)", nt + " READRES->GWRITE"),
     ]
     if shared_bus:
-        # the two pseudo-channels share one data bus (DRAMsim3 HBM model, other_ranks rows)
+        # the pseudo-channels share one data bus (DRAMsim3 HBM model, its other_ranks rows)
         rows += [
-            E(Cmd.RD, Cmd.RD, C, rr_o, "BL/2+tRTRS", d3),
-            E(Cmd.RD, Cmd.WR, C, r2w, "RL+BL/2-WL+tRTRS", d3),
-            E(Cmd.WR, Cmd.WR, C, burst, "BL/2", d3),
+            E(Cmd.RD, Cmd.RD, C, rr_o, "BL/2+tRTRS", d3 + " other rank", True),
+            E(Cmd.RD, Cmd.WR, C, r2w, "RL+BL/2-WL+tRTRS", d3 + " other rank", True),
+            E(Cmd.WR, Cmd.WR, C, burst, "BL/2", d3 + " other rank", True),
         ]
         if w2r_o > 0:
-            rows.append(E(Cmd.WR, Cmd.RD, C, w2r_o, "WL+BL/2+tRTRS-RL", d3))
+            rows.append(E(Cmd.WR, Cmd.RD, C, w2r_o, "WL+BL/2+tRTRS-RL", d3 + " other rank", True))
     if not dual or spec.shared_column_path:
         # MACs take the column cadence of normal reads (NewtonSim: READ->COMP and COMP->READ
         # read_to_read_s within a rank, which its dual-buffer table keeps for other bank groups)
@@ -551,6 +556,17 @@ class _Compiled:
                     qrow.append([])  # a command never addresses this kind of target
                     continue
                 for e in by_later.get(c, ()):
+                    if e.other_only:
+                        # other pseudo-channels only: read their pseudo-channel arrays
+                        if e.scope != Scope.CHANNEL:
+                            raise ModelError(f"other_only rows are supported at channel scope, got {e}")
+                        for q in range(geo.P):
+                            if q not in t.pchs:
+                                read.add((int(e.earlier), int(Scope.PSEUDO_CHANNEL)))
+                                i = self.offset[e.earlier][Scope.PSEUDO_CHANNEL] + q
+                                if e.gap_cycles > best.get(i, NEVER):
+                                    best[i] = e.gap_cycles
+                        continue
                     # a target wider than the scope (a MAC vs a bank-scope rule) reads the
                     # coarser array, which holds the max over the units it covers
                     L = max(e.scope, t.level)
@@ -1352,7 +1368,9 @@ class _Controller:
         n_pim: int,
         n_mem: int,
         memoize: bool = True,
+        mem_slots: int = 4,
     ) -> None:
+        self.mem_slots = mem_slots
         self.env, self.spec, self.comp, self.cf = env, spec, comp, cf
         self.eng = _ChannelEngine(comp, ch, trace, memoize)
         self.pim_q, self.mem_q = pim_q, mem_q
@@ -1375,7 +1393,10 @@ class _Controller:
         c, tid, _, _ = job.cmds[0]
         return self.eng.earliest(c, tid, self.env.now)
 
-    def _admissible(self, job: Job) -> bool:
+    def _admissible(self, job: Job, active: Sequence[Job | None]) -> bool:
+        # two jobs never share a bank's MEM row buffer (a vector load stages through one)
+        if job.mem_bank >= 0 and any(a is not None and a.mem_bank == job.mem_bank for a in active):
+            return False
         if not self.spec.refresh:
             return True
         span = self.cf.span(job)
@@ -1385,98 +1406,115 @@ class _Controller:
         return all(end <= self.deadlines[p] for p in job.pchs)
 
     def run(self):  # a simpy process
+        """Stream 0 is the PIM program; streams 1.. hold up to `mem_slots` memory bursts to
+        distinct banks (a controller with per-bank queues).  Commands go out earliest first,
+        PIM first on ties; simpy time advances once per completed job."""
         env = self.env
         eng = self.eng
-        gets: list[simpy.events.Event | None] = [None, None]
-        pending: list[Job | None] = [None, None]
-        active: list[Job | None] = [None, None]
-        pos = [0, 0]
-        queues = (self.pim_q, self.mem_q)
+        n_streams = 1 + self.mem_slots
+        active: list[Job | None] = [None] * n_streams
+        pos = [0] * n_streams
+        pim_get: simpy.events.Event | None = None
+        mem_get: simpy.events.Event | None = None
+        pim_next: Job | None = None
+        mem_wait: list[Job] = []
         dual = self.spec.dual_row_buffer
+        rdres = int(Cmd.RDRES)
         while True:
-            # 1. fetch the next job of each stream
-            for s in (0, 1):
-                if pending[s] is None and self.remaining[s] > 0:
-                    if gets[s] is None:
-                        gets[s] = queues[s].get()
-                    if gets[s].triggered:
-                        pending[s] = gets[s].value
-                        gets[s] = None
-                        self.remaining[s] -= 1
-            if all(a is None for a in active) and all(p is None for p in pending) and not any(self.remaining):
+            # 1. fetch: the next PIM job, every memory job that has arrived
+            if pim_next is None and self.remaining[0] > 0:
+                if pim_get is None:
+                    pim_get = self.pim_q.get()
+                if pim_get.triggered:
+                    pim_next, pim_get = pim_get.value, None
+                    self.remaining[0] -= 1
+            while self.remaining[1] > 0:
+                if mem_get is None:
+                    mem_get = self.mem_q.get()
+                if not mem_get.triggered:
+                    break
+                mem_wait.append(mem_get.value)
+                mem_get = None
+                self.remaining[1] -= 1
+            busy = [a for a in active if a is not None]
+            if not busy and pim_next is None and not mem_wait and not any(self.remaining):
                 break
             # 2. refresh the pseudo-channels whose deadline has come and that no job holds
             if self.spec.refresh:
                 for p, d in enumerate(self.deadlines):
-                    if d <= env.now and not any(a is not None and p in a.pchs for a in active):
+                    if d <= env.now and not any(p in a.pchs for a in busy):
                         tid = self.ref_tid[p]
                         t = eng.earliest(Cmd.REF, tid, d)
                         eng.issue(t, Cmd.REF, tid, -1, -1)
                         self.st.refreshes += 1
                         self.deadlines[p] += self.spec.dram.tREFI
             # 3. admit jobs
-            pim, mem = pending
-            if dual:
-                for s in (0, 1):
-                    other = active[1 - s]
-                    if (
-                        active[s] is None
-                        and pending[s] is not None
-                        # two jobs never share a bank's MEM row buffer (a vector load stages its
-                        # vector through one)
-                        and (other is None or other.mem_bank < 0 or other.mem_bank != pending[s].mem_bank)
-                        and self._admissible(pending[s])
-                    ):
-                        active[s], pending[s], pos[s] = pending[s], None, 0
-            elif active[0] is None and active[1] is None:
-                want_pim = pim is not None and (mem is None or self.pim_mode)
-                s = 0 if want_pim else (1 if mem is not None else -1)
-                if s >= 0 and self._admissible(pending[s]):
-                    if (s == 0) != self.pim_mode:
+            mem_busy = any(a is not None for a in active[1:])
+            if dual or (not mem_busy and active[0] is None):
+                want_pim = pim_next is not None and (dual or not mem_wait or self.pim_mode)
+                if want_pim and active[0] is None and self._admissible(pim_next, active):
+                    if not dual and not self.pim_mode:
                         self.st.mode_switches += 1
-                    self.pim_mode = s == 0
-                    active[s], pending[s], pos[s] = pending[s], None, 0
+                        self.pim_mode = True
+                    active[0], pim_next, pos[0] = pim_next, None, 0
+            if dual or (active[0] is None and not (pim_next is not None and self.pim_mode)):
+                for s in range(1, n_streams):
+                    if active[s] is not None or not mem_wait:
+                        continue
+                    for k, job in enumerate(mem_wait):
+                        if self._admissible(job, active):
+                            if not dual and self.pim_mode:
+                                self.st.mode_switches += 1
+                                self.pim_mode = False
+                            active[s], pos[s] = job, 0
+                            del mem_wait[k]
+                            break
+            if not dual and active[0] is None and not any(a is not None for a in active[1:]) and pim_next is not None:
+                # blocked mode, memory side idle: PIM may take the channel
+                if self._admissible(pim_next, active):
+                    if not self.pim_mode:
+                        self.st.mode_switches += 1
+                        self.pim_mode = True
+                    active[0], pim_next, pos[0] = pim_next, None, 0
+            live = [s for s in range(n_streams) if active[s] is not None]
             # 4. nothing to issue: wait for a job or the next refresh deadline
-            if active[0] is None and active[1] is None:
-                waits = [g for g in gets if g is not None]
+            if not live:
+                waits = [g for g in (pim_get, mem_get) if g is not None]
                 if self.spec.refresh:
-                    nxt = min(self.deadlines)
-                    waits.append(env.timeout(max(1, nxt - env.now)))
+                    waits.append(env.timeout(max(1, min(self.deadlines) - env.now)))
                 if not waits:
                     break
                 yield env.any_of(waits)
                 continue
             # 5. issue commands, earliest first (PIM on ties), until a job completes
-            done = -1
             now = env.now
-            rdres = int(Cmd.RDRES)
-            if active[0] is None or active[1] is None:
-                done = 0 if active[0] is not None else 1
+            if len(live) == 1:
+                done = live[0]
                 a = active[done]
                 rd = eng.run_alone(a, pos[done], now)
                 if rd >= 0:
                     a.ready_cycle = rd + self.data_latency
                 pos[done] = len(a.cmds)
-            while done < 0:
-                best_t, best_s = -1, -1
-                for s in (0, 1):
-                    a = active[s]
-                    if a is None:
-                        continue
-                    c, tid, _, _ = a.cmds[pos[s]]
-                    t = eng.earliest(c, tid, now)
-                    if best_s < 0 or t < best_t:
-                        best_t, best_s = t, s
-                a = active[best_s]
-                c, tid, rf, col = a.cmds[pos[best_s]]
-                eng.issue(best_t, c, tid, a.row if rf else -1, col)
-                if a.start_cycle < 0:
-                    a.start_cycle = best_t
-                if c == rdres:
-                    a.ready_cycle = best_t + self.data_latency
-                pos[best_s] += 1
-                if pos[best_s] == len(a.cmds):
-                    done = best_s
+            else:
+                done = -1
+                while done < 0:
+                    best_t, best_s = -1, -1
+                    for s in live:
+                        a = active[s]
+                        c, tid, _, _ = a.cmds[pos[s]]
+                        t = eng.earliest(c, tid, now)
+                        if best_s < 0 or t < best_t:
+                            best_t, best_s = t, s
+                    a = active[best_s]
+                    c, tid, rf, col = a.cmds[pos[best_s]]
+                    eng.issue(best_t, c, tid, a.row if rf else -1, col)
+                    if a.start_cycle < 0:
+                        a.start_cycle = best_t
+                    if c == rdres:
+                        a.ready_cycle = best_t + self.data_latency
+                    pos[best_s] += 1
+                    if pos[best_s] == len(a.cmds):
+                        done = best_s
             a = active[done]
             a.end_cycle = eng.last_cycle
             if a.ready_cycle < 0:
@@ -1503,6 +1541,7 @@ def simulate_channels(
     refresh_phase: int = 0,
     stats: list[ChannelStats] | None = None,
     memoize: bool = True,
+    mem_slots: int = 4,
 ) -> EventResult:
     """Event-mode run of one PIM program per channel (and optional memory bursts).
 
@@ -1515,6 +1554,7 @@ def simulate_channels(
         stats: list the channel controllers append their `ChannelStats` to.
         memoize: replay jobs whose relative start state was seen before (exact; off only to
             test that it is).
+        mem_slots: memory bursts (to distinct banks) a controller keeps in flight at once.
 
     Returns:
         An `EventResult` with per-channel stats, the trace (sorted by channel, then cycle)
@@ -1547,7 +1587,7 @@ def simulate_channels(
         if tr is not None:
             traces.append(tr)
         ctl = _Controller(
-            env, spec, comp, cf, ch, pim_q, mem_q, tr, stats, refresh_phase, len(jobs), len(mjobs), memoize
+            env, spec, comp, cf, ch, pim_q, mem_q, tr, stats, refresh_phase, len(jobs), len(mjobs), memoize, mem_slots
         )
         env.process(_feeder(env, pim_q, [(0, j) for j in jobs]))
         env.process(_feeder(env, mem_q, mjobs))

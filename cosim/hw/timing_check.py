@@ -108,11 +108,17 @@ def check_trace(
     arr = arr[order]
     cyc, ch, pch, bg, bank, cmd, row = (arr[:, i] for i in range(7))
     found: list[Violation] = []
+    state_seen: set[int] = set()
 
     def add(rule: str, idx: np.ndarray, details: list[str]) -> None:
         for i, d in zip(idx.tolist(), details):
             if len(found) >= max_violations:
                 return
+            if rule == "state":
+                # a broadcast command checks every bank: report it once
+                if i in state_seen:
+                    continue
+                state_seen.add(i)
             found.append(
                 Violation(
                     rule,
