@@ -545,7 +545,16 @@ def run_pim_segment(
     loss = _npu_bandwidth_loss(pspec, cf, cycles, *slow_counts)
     counts = MemoryCounts(act=act, wr=wr, ref=refs, mac_bank_ops=mba, rdres=rdres, gwrite_bursts=gw)
     busy = (sum(ch_cycles) / (len(ch_cycles) * cycles)) if cycles else 0.0
-    return PimSegment(cycles, cycles / tm.clock_hz, counts, macs, loss, ch_cycles, trace, busy)
+    return PimSegment(
+        cycles=cycles,
+        seconds=cycles / tm.clock_hz,
+        counts=counts,
+        mac_cmds=macs,
+        npu_bandwidth_loss=loss,
+        channel_cycles=ch_cycles,
+        busy_fraction=busy,
+        trace=trace,
+    )
 
 
 def _npu_bandwidth_loss(
