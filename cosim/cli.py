@@ -28,7 +28,8 @@ app = typer.Typer(
 graph_app = typer.Typer(help="Inspect workload graphs.", no_args_is_help=True)
 app.add_typer(graph_app, name="graph")
 
-out = Console()
+# Piped output gets a wide console so tables don't wrap at rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
@@ -110,6 +111,28 @@ def graph_summary(
         "total", str(g.number_of_nodes()), fmt_si(g.total_flops), fmt_si(g.total_bytes, "B"), f"{ai:.3g}", style="bold"
     )
     out.print(t)
+
+
+@app.command("list")
+def list_things() -> None:
+    """List the hardware models and the zoo models cosim knows."""
+    from cosim import zoo
+    from cosim.hw import MODELS
+
+    t = Table(title="hardware models (the `model:` key of models/*.yaml)")
+    t.add_column("model")
+    t.add_column("what it models")
+    for name, m in MODELS.items():
+        t.add_row(name, m.summary)
+    out.print(t)
+    z = Table(title="zoo models (the `model:` key of workloads/*.yaml)")
+    for c in ("model", "family", "source"):
+        z.add_column(c)
+    for name in zoo.names():
+        fam = zoo.family_of(name)
+        src = zoo.decoder_config(name).source if fam == "decoder" else zoo.resnet.CONFIGS[name].source
+        z.add_row(name, fam, src)
+    out.print(z)
 
 
 # --------------------------------------------------------------------------- simulate

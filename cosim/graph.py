@@ -430,8 +430,14 @@ def vector_op(
     dtype: str = "float16",
     phase: Phase = Phase.NONE,
     weight_bytes: int = 0,
+    M: int = 0,
+    N: int = 0,
 ) -> Op:
-    """A non-GEMM op (elementwise, norm, softmax, pool, reduce, embedding, copy)."""
+    """A non-GEMM op (elementwise, norm, softmax, pool, reduce, embedding, copy).
+
+    ``M`` x ``N`` optionally give the tensor as rows x row length (the reduced axis of a norm or
+    softmax); 0 means unknown.  Models that care about row parallelism read them.
+    """
     if kind in GEMM_LIKE_KINDS or kind in FUSED_ATTENTION_KINDS:
         raise SpecError(f"op {name!r}: {kind.value} is not a vector op")
     if flops is None:
@@ -439,6 +445,8 @@ def vector_op(
     return Op(
         name=name,
         kind=kind,
+        M=M,
+        N=N,
         elements=elements,
         flops=flops,
         act_bits=float(act_bits),

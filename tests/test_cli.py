@@ -59,3 +59,19 @@ def test_simulate_prints_a_table(run_cli):
         "simulate", "--arch", MODELS / "roofline_a100.yaml", "--workload", WORKLOADS / "resnet50.yaml"
     )
     assert code == 0 and "resnet50 on" in out and "total" in out
+
+
+def test_unsupported_op_in_a_user_model_exits_2(run_cli, tmp_path):
+    (tmp_path / "m.py").write_text(
+        "import torch\n"
+        "def build(spec):\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Hardshrink()), (torch.zeros(1, 4),)\n"
+    )
+    (tmp_path / "w.yaml").write_text("name: mine\nmodel: m.py:build\n")
+    code, _, err = run_cli("graph", "summary", tmp_path / "w.yaml")
+    assert code == 2 and "aten::hardshrink in 1" in err and err.count("\n") == 1
+
+
+def test_list_shows_models(run_cli):
+    code, out, _ = run_cli("list")
+    assert code == 0 and "roofline" in out and "llama2_70b" in out and "resnet50" in out
