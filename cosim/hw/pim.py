@@ -60,7 +60,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import simpy
@@ -1188,6 +1188,52 @@ def _runs(items: Sequence[ProgramItem]) -> list[tuple[ProgramItem, int]]:
     return [(a, b) for a, b in out]
 
 
+def _no_refresh_cycles(cf: ClosedForm, runs: list[tuple[ProgramItem, int]]) -> int:
+    """`fast_channel_cycles` without refresh: spans and transitions summed run by run."""
+    t = -1
+    prev: ProgramItem | None = None
+    prev_tt: TileTiming | None = None
+    info = _ItemInfo(cf)
+    for item, count in runs:
+        tt, span, _ = info.get(item)
+        s = t + info.transition(prev, item, prev_tt) if prev is not None else 0
+        period = span + info.transition(item, item, tt) if count > 1 else 0
+        t = s + (count - 1) * period + span
+        prev, prev_tt = item, tt
+    return max(t, 0)
+
+
+class _ItemInfo:
+    """Per-call caches keyed by object identity (the items outlive the call): closed-form
+    timing, span and pseudo-channels of each item, and transitions between items."""
+
+    def __init__(self, cf: ClosedForm) -> None:
+        self.cf = cf
+        P = cf.spec.dram.pseudo_channels
+        self.all_p = tuple(range(P))
+        self.vb = (vector_bank(_geometry(cf.spec))[0],)
+        self.items: dict[int, tuple[TileTiming | None, int, tuple[int, ...]]] = {}
+        self.trans: dict[tuple[int, int], int] = {}
+
+    def get(self, item: ProgramItem) -> tuple[TileTiming | None, int, tuple[int, ...]]:
+        got = self.items.get(id(item))
+        if got is None:
+            if isinstance(item, TileShape):
+                tt = self.cf.tile(item)
+                got = (tt, tt.span, self.all_p)
+            else:
+                got = (None, self.cf.vector_load(item.n_bursts), self.vb)
+            self.items[id(item)] = got
+        return got
+
+    def transition(self, prev: ProgramItem | None, item: ProgramItem, prev_tt: TileTiming | None) -> int:
+        key = (id(prev), id(item))
+        got = self.trans.get(key)
+        if got is None:
+            got = self.trans[key] = self.cf.transition(prev, item, prev_tt)
+        return got
+
+
 def fast_channel_cycles(
     spec: Spec, items: Sequence[ProgramItem], cf: ClosedForm | None = None, refresh_phase: int = 0
 ) -> tuple[int, int]:
@@ -1202,6 +1248,9 @@ def fast_channel_cycles(
     advance in one step up to the next refresh deadline.
     """
     cf = cf or closed_form(spec)
+    runs = _runs(items)
+    if not spec.refresh:
+        return _no_refresh_cycles(cf, runs), 0
     tm = spec.dram
     P = tm.pseudo_channels
     trefi = tm.tREFI
@@ -1217,7 +1266,6 @@ def fast_channel_cycles(
     g_ref_act = cf.gap(Cmd.REF, act_cmd, PC)
     g_ref_ref = cf.gap(Cmd.REF, Cmd.REF, PC)
     vb_p = vector_bank(_geometry(spec))[0]
-    all_p = tuple(range(P))
     t_last = -1  # last command issued (any kind)
     job_end = -1  # last command of the previous job
     last_close = [NEVER] * P
@@ -1226,15 +1274,9 @@ def fast_channel_cycles(
     prev: ProgramItem | None = None
     prev_tt: TileTiming | None = None
     refs = 0
-    for item, count in _runs(items):
-        if isinstance(item, TileShape):
-            tt: TileTiming | None = cf.tile(item)
-            span = tt.span
-            pchs: tuple[int, ...] = all_p
-        else:
-            tt = None
-            span = cf.vector_load(item.n_bursts)
-            pchs = (vb_p,)
+    info = _ItemInfo(cf)
+    for item, count in runs:
+        tt, span, pchs = info.get(item)
         left = count
         while left:
             now = max(t_last, 0)
@@ -1253,7 +1295,7 @@ def fast_channel_cycles(
                             t_last = r
                             deadlines[p] += trefi
                             refs += 1
-                s = job_end + cf.transition(prev, item, prev_tt) if prev is not None else 0
+                s = job_end + info.transition(prev, item, prev_tt) if prev is not None else 0
                 s = max(s, t_last + 1)
                 for p in pchs:
                     s = max(s, ref_at[p] + g_ref_act)
@@ -1266,7 +1308,7 @@ def fast_channel_cycles(
             k = 1
             period = 0
             if left > 1:
-                period = span + cf.transition(item, item, tt)
+                period = span + info.transition(item, item, tt)
                 if spec.refresh and span + tm.tRP < window:
                     d = min(deadlines[p] for p in pchs)
                     fit = (d - s - span - tm.tRP) // period + 1
@@ -1711,6 +1753,14 @@ def gemv_tile_trace(
 def attention_program(
     spec: Spec, kv_len: int, heads: int, head_dim: int, kv_heads: int | None = None, part: str = "both"
 ) -> list[ProgramItem]:
+    """PIM program of one request's decode attention (see `_attention_program`)."""
+    return list(_attention_program(spec, kv_len, heads, head_dim, kv_heads, part))
+
+
+@lru_cache(maxsize=65536)
+def _attention_program(
+    spec: Spec, kv_len: int, heads: int, head_dim: int, kv_heads: int | None = None, part: str = "both"
+) -> tuple[ProgramItem, ...]:
     """PIM program of one request's decode attention (logit K^T q, then attend P V) on its channel.
 
     NeuPIMs mapping (see module docstring).  With grouped-query attention each of the
@@ -1750,7 +1800,7 @@ def attention_program(
             prog.append(VectorLoad(math.ceil(tok * elem_bytes / tm.burst_bytes)))
             n = math.ceil(tok / lanes)
             prog.extend([TileShape(n, n)] * value_tiles)
-    return prog
+    return tuple(prog)
 
 
 def weight_gemv_programs(spec: Spec, K: int, N: int, channels: int | None = None) -> list[list[ProgramItem]]:
@@ -1860,7 +1910,8 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     for op in graph.ops:
         if op.kind in ATTENTION_KINDS and op.q_len <= 1:
             reqs = op.batch // max(1, op.kv_heads)
-            prog = attention_program(spec, op.kv_len, op.heads, op.head_dim, op.kv_heads)
+            part = {OpKind.ATTENTION_QK: "logit", OpKind.ATTENTION_AV: "attend"}.get(op.kind, "both")
+            prog = attention_program(spec, op.kv_len, op.heads, op.head_dim, op.kv_heads, part)
             per_ch = [[] for _ in range(min(spec.channels, reqs))]
             for i, ch in enumerate(round_robin_channels(reqs, len(per_ch))):
                 per_ch[ch].extend(prog)
