@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from cosim.hw import pim
 from cosim.hw.pim import (
     Activation,
     Cmd,
@@ -16,7 +17,6 @@ from cosim.hw.pim import (
     Spec,
     TileShape,
     VectorLoad,
-    simulate_channels,
     timing_table,
 )
 from cosim.hw.timing_check import check_trace
@@ -156,7 +156,7 @@ def test_single_buffer_forbids_mem_and_pim_rows_together():
 def test_random_command_mixes_have_no_violations(memory, dual, activation):
     spec = Spec(memory=memory, dual_row_buffer=dual, activation=activation, mode=SimMode.EVENT)
     progs, mems = random_mix(spec, seed=hash((memory, dual, activation.value)) % 1000)
-    res = simulate_channels(spec, progs, mems)
+    res = pim.simulate_channels(spec, progs, mems)
     assert res.trace is not None and len(res.trace) > 1000
     kinds = {c.cmd for c in res.trace}
     assert {Cmd.ACT, Cmd.RD, Cmd.WR, Cmd.PRE, Cmd.MAC, Cmd.RDRES, Cmd.GWRITE, Cmd.PPRE, Cmd.REF} <= kinds
@@ -167,7 +167,7 @@ def test_random_command_mixes_have_no_violations(memory, dual, activation):
 def test_the_checker_catches_a_perturbed_model_trace():
     # take a clean model trace and pull one MAC a cycle earlier: the checker must object
     spec = Spec(mode=SimMode.EVENT, refresh=False)
-    res = simulate_channels(spec, [[VectorLoad(16), TileShape(32, 8), TileShape(32, 8)]])
+    res = pim.simulate_channels(spec, [[VectorLoad(16), TileShape(32, 8), TileShape(32, 8)]])
     tr = list(res.trace)
     i = next(k for k, c in enumerate(tr) if c.cmd is Cmd.MAC and tr[k - 1].cmd is Cmd.MAC)
     tr[i] = tr[i]._replace(cycle=tr[i].cycle - 1)
