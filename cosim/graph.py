@@ -263,25 +263,8 @@ def gemm_op(
     ``act_bits`` and the op has no weights.
     """
     kind = OpKind.GEMV if M == 1 else OpKind.GEMM
-    if not b_is_weight:
-        b = storage_bytes(batch * K * N, act_bits)
-        return Op(
-            name=name,
-            kind=kind,
-            M=M,
-            N=N,
-            K=K,
-            batch=batch,
-            elements=batch * M * N,
-            flops=2 * M * N * K * batch,
-            weight_bits=0.0,
-            act_bits=float(act_bits),
-            dtype=dtype,
-            bytes_read=b + storage_bytes(batch * M * K, act_bits),
-            bytes_written=storage_bytes(batch * M * N, act_bits),
-            phase=phase,
-        )
-    w = storage_bytes(batch * K * N, weight_bits)
+    b_bits = weight_bits if b_is_weight else act_bits
+    b = storage_bytes(batch * K * N, b_bits)
     return Op(
         name=name,
         kind=kind,
@@ -291,11 +274,11 @@ def gemm_op(
         batch=batch,
         elements=batch * M * N,
         flops=2 * M * N * K * batch,
-        weight_bits=float(weight_bits),
+        weight_bits=float(weight_bits) if b_is_weight else 0.0,
         act_bits=float(act_bits),
         dtype=dtype,
-        weight_bytes=w,
-        bytes_read=w + storage_bytes(batch * M * K, act_bits),
+        weight_bytes=b if b_is_weight else 0,
+        bytes_read=b + storage_bytes(batch * M * K, act_bits),
         bytes_written=storage_bytes(batch * M * N, act_bits),
         phase=phase,
     )
