@@ -12,12 +12,13 @@ from typing import Any
 
 from cosim.errors import SpecError
 from cosim.graph import WorkloadGraph
-from cosim.hw import roofline
+from cosim.hw import gpu, roofline
 from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
 from cosim.spec import load_mapping, parse
 
 MODELS: dict[str, HardwareModel] = {
     "roofline": HardwareModel("roofline", roofline.Spec, roofline.simulate, roofline.__doc__.splitlines()[0]),
+    "gpu": HardwareModel("gpu", gpu.Spec, gpu.simulate, gpu.__doc__.splitlines()[0]),
 }
 
 
