@@ -252,6 +252,43 @@ def compare(
     out.print(t)
 
 
+# --------------------------------------------------------------------------- calibrate
+
+
+@app.command()
+def calibrate(
+    device: Annotated[str, typer.Option("--device", help="GPU to measure: cuda or cuda:N")] = "cuda",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="calibrated spec to write (default: models/gpu_<name>.yaml)")
+    ] = None,
+    base: Annotated[
+        Path | None, typer.Option("--base", help="spec whose datasheet part is kept (default: the output file)")
+    ] = None,
+    from_csv: Annotated[
+        Path | None, typer.Option("--from-csv", help="refit from saved measurements; needs no GPU")
+    ] = None,
+    heldout: Annotated[
+        bool, typer.Option("--heldout", help="also measure the held-out and blind sets (never fitted)")
+    ] = False,
+    budget_s: Annotated[float, typer.Option("--budget-s", help="stop measuring after this many seconds")] = 480.0,
+    grid_scale: Annotated[float, typer.Option("--grid-scale", help="scale the number of random fit shapes")] = 1.0,
+    starts: Annotated[int, typer.Option("--starts", help="least-squares starting points")] = 2,
+) -> None:
+    """Measure GEMM/attention/memory-bound kernels on the GPU and fit the gpu model's efficiencies."""
+    from cosim.calibrate import run
+
+    run(
+        device=device,
+        output=output,
+        base=base,
+        from_csv=from_csv,
+        heldout=heldout,
+        budget_s=budget_s,
+        grid_scale=grid_scale,
+        starts=starts,
+    )
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -13,12 +13,13 @@ from typing import Any
 
 from cosim.errors import SpecError
 from cosim.graph import WorkloadGraph
-from cosim.hw import cpu, lut_tc, pim, roofline, sram_lut
+from cosim.hw import cpu, gpu, lut_tc, pim, roofline, sram_lut
 from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
 from cosim.spec import load_mapping, parse
 
 MODELS: dict[str, HardwareModel] = {
     "roofline": HardwareModel("roofline", roofline.Spec, roofline.simulate, roofline.__doc__.splitlines()[0]),
+    "gpu": HardwareModel("gpu", gpu.Spec, gpu.simulate, gpu.__doc__.splitlines()[0]),
     "cpu": HardwareModel("cpu", cpu.Spec, cpu.simulate, cpu.__doc__.splitlines()[0]),
     "sram_lut": HardwareModel("sram_lut", sram_lut.Spec, sram_lut.simulate, sram_lut.__doc__.splitlines()[0]),
     "lut_tensor_core": HardwareModel("lut_tensor_core", lut_tc.Spec, lut_tc.simulate, lut_tc.__doc__.splitlines()[0]),
