@@ -12,12 +12,20 @@ from typing import Any
 
 from cosim.errors import SpecError
 from cosim.graph import WorkloadGraph
-from cosim.hw import roofline
+from cosim.hw import roofline, systolic
 from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
 from cosim.spec import load_mapping, parse
 
 MODELS: dict[str, HardwareModel] = {
     "roofline": HardwareModel("roofline", roofline.Spec, roofline.simulate, roofline.__doc__.splitlines()[0]),
+    "systolic": HardwareModel(
+        "systolic",
+        systolic.Spec,
+        systolic.simulate,
+        systolic.__doc__.splitlines()[0],
+        load_foreign=systolic.load_scalesim_config,
+        foreign_suffixes=(".cfg",),
+    ),
 }
 
 

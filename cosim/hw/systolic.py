@@ -1,0 +1,1122 @@
+"""Systolic array (output-, weight- or input-stationary), cycle-identical to SCALE-Sim 3.0.0.
+
+What it models.  An R x C array of MAC units fed by three double-buffered SRAMs (ifmap, filter,
+ofmap) behind a DRAM interface, running one GEMM-like op at a time.  A GEMM (output M x N,
+reduction K, weights K x N) is mapped as SCALE-Sim maps it: with Sr x Sc spatial and T temporal,
+
+=========  ======  ======  ======  =====================  ==========================
+dataflow     Sr      Sc      T      folds                 cycles per fold
+=========  ======  ======  ======  =====================  ==========================
+OS           M       N       K      ceil(M/R) ceil(N/C)    R + C + K - 2
+WS           K       N       M      ceil(K/R) ceil(N/C)    2R + C + M - 2
+IS           K       M       N      ceil(K/R) ceil(M/C)    2R + C + N - 2
+=========  ======  ======  ======  =====================  ==========================
+
+Folds run back to back (column folds outer, row folds inner, as SCALE-Sim orders them).  Conv
+layers are lowered to the implicit GEMM (M = output pixels, K = R*S*C, N = filters); ops with
+``batch > 1`` (conv groups, attention heads) run ``batch`` times back to back, each as its own
+SCALE-Sim layer (fresh buffers).
+
+Two counting conventions (``Spec.convention``), both closed-form:
+
+* ``scalesim`` (what ``cosim simulate --arch X.cfg`` gives): SCALE-Sim's compute report, its
+  quirks included so users can switch tools and compare numbers.  Each quirk is reproduced
+  where it is computed below and marked ``SCALE-Sim quirk``:
+  total cycles are the last 0-based cycle index (count - 1); OS ofmap SRAM writes add
+  folds*(R+C); compute utilisation divides by R+C+T-2 (OS) but 2R+2C+T-3 (WS/IS) cycles per
+  fold; DRAM reads follow its set-based prefetch bookkeeping (an operand larger than half its
+  SRAM is re-fetched in 50-set epochs); DRAM writes count the -1 padding of ofmap lines flushed
+  in the middle of a drain chunk; in USER bandwidth mode every stall is added twice.
+* ``native``: the same mapping counted the way the hardware works: cycles are a count (no -1),
+  each output written once (no double count), WS/IS partial sums read back from the ofmap
+  SRAM between row folds, DRAM traffic from tile reuse (an operand that fits in half its SRAM
+  is fetched once, otherwise once per reuse pass), and stalls from a DRAM-bandwidth roofline.
+
+Where SCALE-Sim's number depends on its address trace, this module computes it without
+building traces: cycles and SRAM counts are closed forms; DRAM read counts are the operand's
+unique words when it fits in one prefetch epoch (the common case), otherwise an exact
+fold-level recurrence (GEMM operands) or, for convolution inputs only, a numpy pass over the
+im2col addresses of each fold (no per-cycle matrices); DRAM writes and write stalls come from an
+event-level model of SCALE-Sim's ofmap drain (one step per drain, not per cycle).
+USER (bandwidth-limited) mode: see `_user_mode_stalls` for how its trace-dependent stalls
+are modelled.
+
+Non-GEMM ops (softmax, norm, elementwise, pool, ...) run on a vector unit: ``lanes`` elements
+per cycle, ``flops_per_element`` from `cosim.graph.VECTOR_FLOPS_PER_ELEMENT`, overlapped with
+streaming its bytes at the DRAM bandwidth, plus a fixed per-op overhead:
+``cycles = overhead + max(ceil(flops / lanes), ceil(bytes / (dram_words_per_cycle * word_bytes)))``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from cosim.errors import ModelError, SpecError
+from cosim.graph import FUSED_ATTENTION_KINDS, GEMM_LIKE_KINDS, Op, OpKind, WorkloadGraph
+from cosim.hw.base import Bound, OpResult, RunResult
+from cosim.spec import doc_field
+
+
+class Dataflow(StrEnum):
+    """Which operand stays in the PEs: outputs, weights (filters) or inputs."""
+
+    OS = "os"
+    WS = "ws"
+    IS = "is"
+
+
+class BandwidthMode(StrEnum):
+    """SCALE-Sim's ``InterfaceBandwidth``: CALC estimates the DRAM bandwidth needed for no
+    stalls (reads never stall); USER stalls on a given interface bandwidth."""
+
+    CALC = "calc"
+    USER = "user"
+
+
+class Convention(StrEnum):
+    """How counts are reported (see the module docstring)."""
+
+    SCALESIM = "scalesim"
+    NATIVE = "native"
+
+
+@dataclass(frozen=True)
+class VectorUnit:
+    """The unit that runs non-GEMM ops: ``lanes`` element-operations per cycle."""
+
+    lanes: int = doc_field(128, doc="element operations per cycle", min=1)
+    overhead_cycles: int = doc_field(0, doc="fixed cycles per op (issue, pipeline fill)", min=0)
+
+
+# Energy per event, 45 nm, from M. Horowitz, "Computing's energy problem (and what we can do
+# about it)", ISSCC 2014, Fig. 1.1.9: 8-bit integer multiply 0.2 pJ + 8-bit add 0.03 pJ;
+# 64-bit read from an 8 KB SRAM 10 pJ (1.25 pJ/byte); DRAM 1.3-2.6 nJ per 64-bit access
+# (we take 1.3 nJ: 160 pJ/byte... rounded to the figure's lower end).  The cost library
+# (cosim/cost/) will replace this table; keep this a counts x table step.
+ENERGY_PER_EVENT_J: dict[str, float] = {
+    "mac_8bit": 0.23e-12,
+    "sram_byte": 1.25e-12,
+    "dram_byte": 1.3e-9 / 8,
+    "vector_op": 0.03e-12,  # one 8-bit add (same figure)
+}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A systolic array with three double-buffered SRAMs and a DRAM interface.
+
+    SRAM sizes are in KiB as in SCALE-Sim's ``*SramSzkB`` keys (1 kB = 1024 bytes there).
+    Words are ``word_bytes`` wide (SCALE-Sim: always 1).  DRAM bandwidth is in words per
+    cycle; in USER mode SCALE-Sim reads ifmap/filter through its ``[layout]`` bank bandwidths
+    and drains the ofmap at ``Bandwidth``: the ``*_dram_words_per_cycle`` overrides carry those
+    (0 = use ``dram_words_per_cycle``).
+    """
+
+    name: str
+    rows: int = doc_field(doc="PE rows (R)", min=1)
+    cols: int = doc_field(doc="PE columns (C)", min=1)
+    dataflow: Dataflow = doc_field(Dataflow.WS, doc="os, ws or is")
+    ifmap_sram_kib: int = doc_field(1024, doc="ifmap SRAM, KiB (both halves of the double buffer)", min=1)
+    filter_sram_kib: int = doc_field(1024, doc="filter SRAM, KiB", min=1)
+    ofmap_sram_kib: int = doc_field(1024, doc="ofmap SRAM, KiB", min=1)
+    word_bytes: int = doc_field(1, doc="bytes per word (SCALE-Sim: 1)", min=1)
+    bandwidth_mode: BandwidthMode = doc_field(BandwidthMode.CALC, doc="calc or user")
+    dram_words_per_cycle: int = doc_field(10, doc="DRAM interface bandwidth, words/cycle", min=1)
+    ifmap_dram_words_per_cycle: int = doc_field(0, doc="USER mode ifmap fill bandwidth (0: dram_words_per_cycle)", min=0)
+    filter_dram_words_per_cycle: int = doc_field(0, doc="USER mode filter fill bandwidth (0: dram_words)", min=0)
+    clock_hz: float = doc_field(1e9, doc="clock, Hz", gt=0)
+    convention: Convention = doc_field(Convention.SCALESIM, doc="scalesim (its report, quirks kept) or native")
+    vector: VectorUnit = field(default_factory=VectorUnit)
+    area_mm2: float | None = doc_field(None, doc="area if known (the cost library will supply it)")
+    description: str = ""
+
+    @property
+    def ifmap_bw(self) -> int:
+        return self.ifmap_dram_words_per_cycle or self.dram_words_per_cycle
+
+    @property
+    def filter_bw(self) -> int:
+        return self.filter_dram_words_per_cycle or self.dram_words_per_cycle
+
+    def sram_words(self, kib: int) -> int:
+        return (kib * 1024) // self.word_bytes
+
+
+# --------------------------------------------------------------------------- the mapping
+
+
+def spatial_temporal(dataflow: Dataflow, M: int, N: int, K: int) -> tuple[int, int, int]:
+    """(Sr, Sc, T) of a GEMM under `dataflow` (SCALE-Sim's ``calc_spatio_temporal_params``)."""
+    if dataflow is Dataflow.OS:
+        return M, N, K
+    if dataflow is Dataflow.WS:
+        return K, N, M
+    if dataflow is Dataflow.IS:
+        return K, M, N
+    raise SpecError(f"dataflow: unknown value {dataflow!r} (allowed: os, ws, is)")
+
+
+def cycles_per_fold(dataflow: Dataflow, rows: int, cols: int, T: int) -> int:
+    """Cycles one fold occupies the array.
+
+    OS: operands enter skewed; the corner PE takes its last pair at cycle (T-1)+(R-1)+(C-1),
+    so a fold spans T + R + C - 2 cycles.  WS/IS: R cycles load the stationary operand, then
+    the streamed operand crosses R rows and C columns: R + T + (R-1) + (C-1) = 2R + C + T - 2.
+    """
+    if dataflow is Dataflow.OS:
+        return rows + cols + T - 2
+    return 2 * rows + cols + T - 2
+
+
+def gemm_cycles(
+    rows: int, cols: int, dataflow: Dataflow | str, M: int, N: int, K: int, *, convention: Convention | str = "scalesim"
+) -> int:
+    """Cycles for one M x N x K GEMM on an R x C array, no memory stalls.
+
+    The prediction the RTL co-simulation checks: ``folds * cycles_per_fold`` cycles pass
+    from the first operand entering the array to the last result of the last fold
+    (``convention="native"``).  SCALE-Sim reports the index of that last cycle, one less
+    (``convention="scalesim"``, the default, what its COMPUTE_REPORT calls Total Cycles).
+    An RTL bench that counts cycles from ``start`` to ``done`` adds its own fixed handshake
+    overhead on top of the native count.
+
+    Raises:
+        SpecError: a non-positive dimension or an unknown dataflow/convention.
+    """
+    df = Dataflow(dataflow) if not isinstance(dataflow, Dataflow) else dataflow
+    conv = Convention(convention) if not isinstance(convention, Convention) else convention
+    for label, v in (("rows", rows), ("cols", cols), ("M", M), ("N", N), ("K", K)):
+        if not isinstance(v, int) or v < 1:
+            raise SpecError(f"gemm_cycles: {label} must be a positive integer, got {v!r}")
+    Sr, Sc, T = spatial_temporal(df, M, N, K)
+    n = -(-Sr // rows) * -(-Sc // cols) * cycles_per_fold(df, rows, cols, T)
+    # SCALE-Sim quirk: service_memory_requests returns the last 0-based cycle index (issue #125).
+    return n - 1 if conv is Convention.SCALESIM else n
+
+
+# --------------------------------------------------------------------------- layer description
+
+
+@dataclass(frozen=True, slots=True)
+class Layer:
+    """One GEMM-like layer as SCALE-Sim sees it (batch 1), with conv geometry when it has one.
+
+    ``conv`` = (images, H, W, C, R, S, stride_h, stride_w, out_h, out_w): the ifmap that is
+    actually stored (padding already added) and the output geometry that produced M.
+    """
+
+    M: int
+    N: int
+    K: int
+    conv: tuple[int, ...] | None = None
+
+    @property
+    def ifmap_unique_words(self) -> int:
+        """Distinct ifmap words the layer reads (SCALE-Sim skips out-of-range window taps)."""
+        if self.conv is None:
+            return self.M * self.K
+        images, H, W, C, R, S, sh, sw, oh, ow = self.conv
+        return images * _touched(H, R, sh, oh) * _touched(W, S, sw, ow) * C
+
+    @property
+    def ifmap_has_duplicates(self) -> bool:
+        """True when im2col repeats input words (overlapping or out-of-range windows)."""
+        if self.conv is None:
+            return False
+        _, H, W, _, R, S, sh, sw, oh, ow = self.conv
+        return not (R == 1 and S == 1 and (oh - 1) * sh < H and (ow - 1) * sw < W)
+
+
+@lru_cache(maxsize=4096)
+def _touched(size: int, kernel: int, stride: int, out: int) -> int:
+    """How many of `size` input rows some window touches."""
+    if stride <= kernel:
+        return min(size, (out - 1) * stride + kernel)
+    return len({i * stride + r for i in range(out) for r in range(kernel)} & set(range(size)))
+
+
+def layer_of(op: Op) -> Layer:
+    """The per-batch GEMM view of a GEMM-like op, with its conv geometry (stored, padded ifmap)."""
+    c = op.conv
+    if op.kind is OpKind.CONV2D and c is not None:
+        H, W = c.in_h + 2 * c.pad_h, c.in_w + 2 * c.pad_w
+        R = c.dilation_h * (c.kernel_h - 1) + 1
+        S = c.dilation_w * (c.kernel_w - 1) + 1
+        per_image = op.M // c.images
+        oh, ow = c.out_h, c.out_w
+        if oh * ow != per_image:
+            # SCALE-Sim geometry (cosim.scalesim): ofmap = ceil((H - R + stride) / stride)
+            oh = -(-(H - R + c.stride_h) // c.stride_h)
+            ow = -(-(W - S + c.stride_w) // c.stride_w)
+            if oh * ow != per_image:
+                raise ModelError(f"op {op.name!r}: M={op.M} matches neither conv output geometry")
+        if c.dilation_h == 1 and c.dilation_w == 1:
+            return Layer(op.M, op.N, op.K, (c.images, H, W, c.in_channels // c.groups, R, S, c.stride_h, c.stride_w, oh, ow))
+        return Layer(op.M, op.N, op.K)  # dilated: counted as a plain GEMM (no address reuse modelled)
+    return Layer(op.M, op.N, op.K)
+
+
+# --------------------------------------------------------------------------- SCALE-Sim counts
+
+
+@dataclass(frozen=True, slots=True)
+class LayerCounts:
+    """One layer's report (batch 1).  Field names follow DESIGN.md's SCALE-Sim fields."""
+
+    total_cycles: int
+    stall_cycles: int
+    overall_util_pct: float
+    mapping_eff_pct: float
+    compute_util_pct: float
+    sram_ifmap_reads: int
+    sram_filter_reads: int
+    sram_ofmap_writes: int
+    sram_ofmap_reads: int
+    dram_ifmap_reads: int
+    dram_filter_reads: int
+    dram_ofmap_writes: int
+    folds: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in self.__slots__}
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _epoch_words(spec: Spec, kib: int) -> tuple[int, int]:
+    """SCALE-Sim's CALC-mode read-buffer bookkeeping: (words per set, words per epoch).
+
+    ReadBufferEstimateBw groups new addresses into sets of floor(words/100); the active
+    half of the buffer is 50 sets, and after 50 completed sets its hit window is cleared.
+    """
+    per_set = spec.sram_words(kib) // 100
+    return per_set, 50 * per_set
+
+
+def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
+    """SCALE-Sim 3.0.0's report for one layer (batch 1) under `spec`, quirks included."""
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    M, N, K = layer.M, layer.N, layer.K
+    Sr, Sc, T = spatial_temporal(df, M, N, K)
+    n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
+    folds = n_fr * n_fc
+    cpf = cycles_per_fold(df, R, C, T)
+    # SCALE-Sim quirk: compute utilisation per fold divides by the fold's *filter-demand*
+    # span, R+C+T-2 for OS but 2R+2C+T-3 for WS/IS (one C too many); averaged over folds.
+    cu_cycles = cpf if df is Dataflow.OS else 2 * R + 2 * C + T - 3
+    mapping_eff_pct = Sr * Sc / (R * C * folds) * 100
+    compute_util_pct = Sr * Sc * T / (R * C * cu_cycles * folds) * 100
+    if df is Dataflow.OS:
+        sram_if, sram_fl = M * K * n_fc, K * N * n_fr
+        # SCALE-Sim quirk: OS adds rows+cols per fold to the ofmap writes (issue #166).
+        sram_of = M * N + folds * (R + C)
+        of_reads = 0
+    elif df is Dataflow.WS:
+        sram_if, sram_fl, sram_of = M * K * n_fc, K * N, M * N * n_fr
+        of_reads = 0  # SCALE-Sim does not model partial-sum reads
+    else:
+        sram_if, sram_fl, sram_of = M * K, K * N * n_fc, M * N * n_fr
+        of_reads = 0
+    rows_total = folds * cpf
+    if spec.bandwidth_mode is BandwidthMode.CALC:
+        dram_of, stall = _ofmap_drain(spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, spec.cols)
+        dram_if = _dram_reads(spec, layer, "ifmap")
+        dram_fl = _dram_reads(spec, layer, "filter")
+    else:
+        dram_of, of_stall = _ofmap_drain(spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, spec.dram_words_per_cycle)
+        dram_if, dram_fl, rd_stall = _user_mode_reads(spec, layer)
+        stall = max(of_stall, rd_stall)
+    # SCALE-Sim quirk: the total is the last 0-based cycle index, one less than the count (#125).
+    total = rows_total - 1 + stall
+    return LayerCounts(
+        total_cycles=total,
+        stall_cycles=stall,
+        overall_util_pct=M * N * K * 100 / (total * R * C),
+        mapping_eff_pct=mapping_eff_pct,
+        compute_util_pct=compute_util_pct,
+        sram_ifmap_reads=sram_if,
+        sram_filter_reads=sram_fl,
+        sram_ofmap_writes=sram_of,
+        sram_ofmap_reads=of_reads,
+        dram_ifmap_reads=dram_if,
+        dram_filter_reads=dram_fl,
+        dram_ofmap_writes=dram_of,
+        folds=folds,
+    )
+
+
+def native_layer(spec: Spec, layer: Layer) -> LayerCounts:
+    """The same mapping counted without SCALE-Sim's quirks (see the module docstring).
+
+    DRAM: with double buffering half of each SRAM holds the working set.  An operand that fits
+    is fetched once (its unique words); otherwise it is re-streamed once per reuse pass
+    (OS/WS ifmap per column fold, OS filter per row fold, IS filter per column fold).  WS/IS
+    partial sums stay in the ofmap SRAM when M*N fits in half of it, else they spill and are
+    read back once per extra row fold.  Stalls: with CALC there are none (SCALE-Sim's
+    definition: the bandwidth is whatever avoids them); with USER the op takes
+    max(compute, DRAM words / bandwidth) cycles, the DRAM stream overlapping compute.
+    """
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    M, N, K = layer.M, layer.N, layer.K
+    Sr, Sc, T = spatial_temporal(df, M, N, K)
+    n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
+    folds = n_fr * n_fc
+    cpf = cycles_per_fold(df, R, C, T)
+    u_if, u_fl = layer.ifmap_unique_words, K * N
+    half_if = spec.sram_words(spec.ifmap_sram_kib) // 2
+    half_fl = spec.sram_words(spec.filter_sram_kib) // 2
+    half_of = spec.sram_words(spec.ofmap_sram_kib) // 2
+    if df is Dataflow.OS:
+        sram_if, sram_fl, sram_of, of_reads = M * K * n_fc, K * N * n_fr, M * N, 0
+        dram_if = u_if if u_if <= half_if else M * K * n_fc
+        dram_fl = u_fl if u_fl <= half_fl else K * N * n_fr
+        dram_of = M * N
+    else:
+        if df is Dataflow.WS:
+            sram_if, sram_fl = M * K * n_fc, K * N
+            dram_if = u_if if u_if <= half_if else M * K * n_fc
+            dram_fl = u_fl
+        else:
+            sram_if, sram_fl = M * K, K * N * n_fc
+            dram_if = u_if
+            dram_fl = u_fl if u_fl <= half_fl else K * N * n_fc
+        sram_of, of_reads = M * N * n_fr, M * N * (n_fr - 1)
+        dram_of = M * N if M * N <= half_of else M * N * (2 * n_fr - 1)
+    compute = folds * cpf
+    stall = 0
+    if spec.bandwidth_mode is BandwidthMode.USER:
+        stall = max(0, _ceil(dram_if + dram_fl + dram_of, spec.dram_words_per_cycle) - compute)
+    total = compute + stall
+    return LayerCounts(
+        total_cycles=total,
+        stall_cycles=stall,
+        overall_util_pct=M * N * K * 100 / (total * R * C),
+        mapping_eff_pct=Sr * Sc / (R * C * folds) * 100,
+        compute_util_pct=Sr * Sc * T / (R * C * cpf * folds) * 100,
+        sram_ifmap_reads=sram_if,
+        sram_filter_reads=sram_fl,
+        sram_ofmap_writes=sram_of,
+        sram_ofmap_reads=of_reads,
+        dram_ifmap_reads=dram_if,
+        dram_filter_reads=dram_fl,
+        dram_ofmap_writes=dram_of,
+        folds=folds,
+    )
+
+
+# --------------------------------------------------------------------------- DRAM reads (CALC)
+
+
+def _dram_reads(spec: Spec, layer: Layer, operand: str) -> int:
+    """DRAM words SCALE-Sim's ReadBufferEstimateBw fetches for `operand` (CALC mode).
+
+    Its bookkeeping: each address the array asks for that is not in the current epoch's
+    sets is a new fetch; the epoch is cleared after 50 sets of floor(words/100) new
+    addresses.  So an operand whose unique words stay below one epoch is fetched exactly
+    once (closed form); a larger one is re-fetched according to the order of the demand,
+    computed per fold (`_epoch_passes`) or, for conv inputs whose im2col repeats words, over
+    the fold's addresses (`_epoch_stream`).
+    """
+    kib = spec.ifmap_sram_kib if operand == "ifmap" else spec.filter_sram_kib
+    per_set, epoch = _epoch_words(spec, kib)
+    unique = layer.ifmap_unique_words if operand == "ifmap" else layer.K * layer.N
+    if per_set == 0 or unique < epoch:
+        return unique
+    if operand == "ifmap" and layer.ifmap_has_duplicates:
+        return _epoch_stream(spec, layer, epoch)
+    ids, sizes = _passes(spec, layer, operand)
+    return _epoch_passes(ids, sizes, epoch)
+
+
+def _passes(spec: Spec, layer: Layer, operand: str) -> tuple[list[int], dict[int, int]]:
+    """The operand's per-fold tiles in demand order: tile id per fold and words per tile.
+
+    Tiles with the same id are the same words read in the same order (a re-read of a tile);
+    different ids are disjoint.  Fold order: column folds outer, row folds inner.
+    """
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    M, N, K = layer.M, layer.N, layer.K
+    Sr, Sc, _ = spatial_temporal(df, M, N, K)
+    n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
+
+    def ru(fr: int) -> int:
+        return min(R, Sr - fr * R)
+
+    def cu(fc: int) -> int:
+        return min(C, Sc - fc * C)
+
+    ids: list[int] = []
+    sizes: dict[int, int] = {}
+    for fc in range(n_fc):
+        for fr in range(n_fr):
+            if df is Dataflow.OS:
+                key, size = (fr, ru(fr) * K) if operand == "ifmap" else (fc, K * cu(fc))
+            elif df is Dataflow.WS:
+                key, size = (fr, M * ru(fr)) if operand == "ifmap" else (fc * n_fr + fr, ru(fr) * cu(fc))
+            else:
+                key, size = (fc * n_fr + fr, ru(fr) * cu(fc)) if operand == "ifmap" else (fr, N * ru(fr))
+            ids.append(key)
+            sizes[key] = size
+    return ids, sizes
+
+
+def _epoch_passes(ids: Sequence[int], sizes: dict[int, int], epoch: int) -> int:
+    """New-address count of SCALE-Sim's epoch bookkeeping over tile passes.
+
+    Within an epoch a tile's covered words are empty, a suffix [x, size) (the epoch began
+    inside a pass over it) or all of it, so each pass costs O(1): its new words are the
+    uncovered prefix, in order, and the epoch ends at the `epoch`-th new word.
+    """
+    total = 0
+    count = 0
+    cover: dict[int, int] = {}  # tile id -> x: words [x, size) are in the current epoch
+    for t in ids:
+        b = sizes[t]
+        x = cover.get(t, b)
+        if count + x < epoch:
+            count += x
+            total += x
+            cover[t] = 0
+            continue
+        need = epoch - count  # the need-th uncovered word (position need-1) closes the epoch
+        total += need
+        rest = b - need  # positions need .. b-1 start the next epoch(s), all new
+        total += rest
+        count = rest % epoch
+        cover = {t: b - count} if count else {}
+    return total
+
+
+def _epoch_stream(spec: Spec, layer: Layer, epoch: int) -> int:
+    """Epoch bookkeeping over a conv layer's ifmap addresses, fold by fold (numpy).
+
+    Only used when a conv input exceeds one epoch (half its SRAM): im2col repeats input
+    words within a fold, so the order inside the fold matters.  Each fold's addresses are
+    generated in SCALE-Sim's demand order (skewed diagonals for OS/WS, reversed rows for IS)
+    and scanned in windows; the state is a boolean mask over the ifmap.
+    """
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    M, N, K = layer.M, layer.N, layer.K
+    Sr, Sc, _ = spatial_temporal(df, M, N, K)
+    n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
+    images, H, W, Ch, _, S, sh, sw, oh, ow = layer.conv  # type: ignore[misc]
+    in_epoch = np.zeros(images * H * W * Ch, dtype=bool)
+    members: list[np.ndarray] = []
+    state = {"count": 0, "total": 0}
+
+    def addr(m: np.ndarray, k: np.ndarray) -> np.ndarray:
+        img, pix = np.divmod(m, oh * ow)
+        oy, ox = np.divmod(pix, ow)
+        ky, rem = np.divmod(k, S * Ch)
+        kx, ch = np.divmod(rem, Ch)
+        y, x = oy * sh + ky, ox * sw + kx
+        a = ((img * H + y) * W + x) * Ch + ch
+        return a[(y < H) & (x < W)]
+
+    def scan(stream: np.ndarray) -> None:
+        pos = 0
+        win = max(4 * epoch, 1 << 14)
+        while pos < stream.size:
+            sub = stream[pos : pos + win]
+            _, first = np.unique(sub, return_index=True)
+            new = np.zeros(sub.size, dtype=bool)
+            new[first] = True
+            new &= ~in_epoch[sub]
+            cum = np.cumsum(new)
+            need = epoch - state["count"]
+            if cum.size == 0 or cum[-1] < need:
+                got = sub[new]
+                in_epoch[got] = True
+                members.append(got)
+                state["count"] += int(cum[-1]) if cum.size else 0
+                state["total"] += int(cum[-1]) if cum.size else 0
+                pos += sub.size
+                continue
+            j = int(np.searchsorted(cum, need))
+            state["total"] += need
+            for g in members:
+                in_epoch[g] = False
+            members.clear()
+            state["count"] = 0
+            pos += j + 1
+
+    for fc in range(n_fc):
+        for fr in range(n_fr):
+            r0, r_used = fr * R, min(R, Sr - fr * R)
+            c0, c_used = fc * C, min(C, Sc - fc * C)
+            if df is Dataflow.OS:  # element (k, c): m = r0 + c; demand row k + c
+                t, c = _skew_order(K, r_used)
+                scan(addr(r0 + c, t))
+            elif df is Dataflow.WS:  # element (m, c): k = r0 + c; demand row R + m + c
+                t, c = _skew_order(M, r_used)
+                scan(addr(t, r0 + c))
+            else:  # IS: rows k reversed, columns m ascending, no skew
+                k = np.repeat(np.arange(r0 + r_used - 1, r0 - 1, -1), c_used)
+                m = np.tile(np.arange(c0, c0 + c_used), r_used)
+                scan(addr(m, k))
+    return state["total"]
+
+
+@lru_cache(maxsize=64)
+def _skew_order(T: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(t, c) of a T x width block in SCALE-Sim's skewed demand order: by t + c, then c."""
+    t, c = np.meshgrid(np.arange(T), np.arange(width), indexing="ij")
+    t, c = t.ravel(), c.ravel()
+    order = np.lexsort((c, t + c))
+    return t[order], c[order]
+
+
+# --------------------------------------------------------------------------- ofmap drain
+
+
+def _fold_shape(df: Dataflow, R: int, T: int, Sr: int, Sc: int, C: int, n_fr: int, f: int) -> tuple[int, int, int]:
+    """(a, h, w) of fold f's ofmap writes: element (j, c), j < h, c < w, at fold row a + j + c."""
+    fc, fr = divmod(f, n_fr)
+    w = min(C, Sc - fc * C)
+    if df is Dataflow.OS:
+        h = min(R, Sr - fr * R)
+        return T - 1 + R - h, h, w  # T-1 prefix rows, block flipped so empty rows come first
+    return 2 * R - 1, T, w  # WS/IS: 2R-1 prefix rows, then T rows of results
+
+
+def _prefix(a: int, h: int, w: int, t: int) -> int:
+    """Elements of an (a, h, w) fold in fold rows < t (a parallelogram, closed form)."""
+
+    def s(y: int) -> int:  # sum over c < w of max(y - c, 0)
+        if y <= 0:
+            return 0
+        n = min(w, y)
+        return n * y - n * (n - 1) // 2
+
+    x = t - a
+    return s(x) - s(x - h)
+
+
+def _ofmap_drain(
+    spec: Spec, df: Dataflow, R: int, C: int, T: int, Sr: int, Sc: int, n_fr: int, n_fc: int, cpf: int, bw: int
+) -> tuple[int, int]:
+    """(DRAM ofmap writes, write stall cycles) of SCALE-Sim's write_buffer, event by event.
+
+    The ofmap SRAM (total words, drain half = total - ceil(total/2)) packs results into lines
+    of `bw` words.  When a result arrives, the buffer is past its drain half and no drain is
+    in flight, the partial line is flushed and ceil(drain/bw) lines are written out, one line
+    per cycle.  A result that arrives while a drain is in flight and the buffer is full stalls
+    the array until the drain ends.  SCALE-Sim quirk: a drain's size counts every word of its
+    lines except the -1 padding of its *last* line, so a line flushed half-full that ends up
+    in the middle of a later drain adds its padding to the DRAM writes.
+    Events are found with closed-form prefix counts of each fold's results; the loop runs
+    once per drain or stall, not per cycle.
+    """
+    total_words = spec.sram_words(spec.ofmap_sram_kib)
+    drain = total_words - math.ceil(total_words * 0.5)
+    chunk = _ceil(drain, bw) if drain > 0 else 1
+    n_folds = n_fr * n_fc
+
+    # results per fold; fold f occupies global rows [f*cpf, (f+1)*cpf)
+    def fold_count(f: int) -> int:
+        _, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
+        return h * w
+
+    # fold counts take <= 4 distinct values; build the cumulative table lazily only if needed
+    v_total = 0
+    per_fc = []
+    for fc in range(n_fc):
+        cnt = sum(fold_count(fc * n_fr + fr) for fr in range(n_fr))
+        per_fc.append(cnt)
+        v_total += cnt
+    if v_total <= drain:  # never past the drain half: one final drain, padding only in its last line
+        return v_total, 0
+
+    counts = np.fromiter((fold_count(f) for f in range(n_folds)), dtype=np.int64, count=n_folds)
+    cum = np.concatenate(([0], np.cumsum(counts)))  # results before fold f
+
+    def before_row(t: int) -> int:
+        """Results in global rows < t."""
+        if t <= 0:
+            return 0
+        f = t // cpf
+        if f >= n_folds:
+            return v_total
+        a, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
+        return int(cum[f]) + _prefix(a, h, w, t - f * cpf)
+
+    def row_of(s: int) -> int:
+        """Global row of the s-th result (1-based)."""
+        f = int(np.searchsorted(cum, s, side="left")) - 1
+        local = s - int(cum[f])
+        a, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
+        lo, hi = a, a + h + w - 2  # smallest t with _prefix(t + 1) >= local
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if _prefix(a, h, w, mid + 1) >= local:
+                hi = mid
+            else:
+                lo = mid + 1
+        return f * cpf + lo
+
+    lines: list[list[int]] = []  # pending trace lines as runs [n_lines, fill]
+    drained = 0  # words the buffer believes it drained (padding quirk included)
+    written = 0
+    drain_end = 0
+    shift = 0  # accumulated stall cycles
+    s_cur = 0
+    s_flush = 0
+
+    def flush(upto: int) -> None:
+        n = upto - s_flush
+        if n // bw:
+            lines.append([n // bw, bw])
+        if n % bw:
+            lines.append([1, n % bw])
+
+    def take(max_lines: int) -> tuple[int, int]:
+        """Pop up to max_lines lines; (lines taken, words counted by SCALE-Sim)."""
+        taken = 0
+        last_fill = bw
+        while lines and taken < max_lines:
+            run = lines[0]
+            k = min(run[0], max_lines - taken)
+            taken += k
+            last_fill = run[1]
+            run[0] -= k
+            if run[0] == 0:
+                lines.pop(0)
+        return taken, taken * bw - (bw - last_fill)
+
+    while True:
+        first_free_row = drain_end - shift  # rows >= this see no drain in flight
+        s_trig = max(s_cur + 1, drained + drain + 1, before_row(first_free_row) + 1)
+        s_stall = max(s_cur + 1, drained + total_words)
+        stall_ok = s_stall <= v_total and row_of(s_stall) + shift < drain_end
+        if stall_ok and s_stall < s_trig:
+            shift += drain_end - (row_of(s_stall) + shift)
+            s_cur = s_stall
+            continue
+        if s_trig > v_total:
+            break
+        cycle = row_of(s_trig) + shift
+        flush(s_trig)
+        s_flush = s_trig
+        n_lines, words = take(chunk)
+        drained += words
+        written += words
+        drain_end = cycle + n_lines - 1
+        s_cur = s_trig
+    flush(v_total)
+    while lines:
+        _, words = take(chunk)
+        written += words
+    return written, shift
+
+
+# --------------------------------------------------------------------------- USER mode
+
+
+def _user_mode_reads(spec: Spec, layer: Layer) -> tuple[int, int, int]:
+    """(DRAM ifmap reads, DRAM filter reads, read stall cycles) in USER bandwidth mode."""
+    return _user_mode_stalls(spec, layer)
+
+
+def _user_mode_stalls(spec: Spec, layer: Layer) -> tuple[int, int, int]:
+    raise ModelError("USER bandwidth mode is not implemented yet")
+
+
+# --------------------------------------------------------------------------- ops and graphs
+
+
+def layer_counts(spec: Spec, layer: Layer) -> LayerCounts:
+    """The layer's counts under the spec's convention (cached: layers repeat in networks)."""
+    return _layer_counts_cached(spec, layer)
+
+
+@lru_cache(maxsize=65536)
+def _layer_counts_cached(spec: Spec, layer: Layer) -> LayerCounts:
+    if spec.convention is Convention.SCALESIM:
+        return scalesim_layer(spec, layer)
+    return native_layer(spec, layer)
+
+
+SCALESIM_FIELDS = (
+    "total_cycles",
+    "stall_cycles",
+    "overall_util_pct",
+    "mapping_eff_pct",
+    "compute_util_pct",
+    "sram_ifmap_reads",
+    "sram_filter_reads",
+    "sram_ofmap_writes",
+    "dram_ifmap_reads",
+    "dram_filter_reads",
+    "dram_ofmap_writes",
+)
+
+
+def _energy(spec: Spec, macs: int, sram_words: int, dram_words: int, vector_ops: int = 0) -> dict[str, float]:
+    """Energy by component = event counts x `ENERGY_PER_EVENT_J` (8-bit MACs scaled by word bytes)."""
+    wb = spec.word_bytes
+    return {
+        "mac": macs * ENERGY_PER_EVENT_J["mac_8bit"] * wb,
+        "sram": sram_words * wb * ENERGY_PER_EVENT_J["sram_byte"],
+        "dram": dram_words * wb * ENERGY_PER_EVENT_J["dram_byte"],
+        "vector": vector_ops * ENERGY_PER_EVENT_J["vector_op"] * wb,
+    }
+
+
+def _gemm_result(spec: Spec, op: Op, layers: Sequence[tuple[Layer, int]]) -> OpResult:
+    """OpResult of a GEMM-like op run as `layers` (layer, repeat count) back to back."""
+    acc: dict[str, int] = dict.fromkeys(
+        (
+            "total_cycles",
+            "stall_cycles",
+            "sram_ifmap_reads",
+            "sram_filter_reads",
+            "sram_ofmap_writes",
+            "sram_ofmap_reads",
+            "dram_ifmap_reads",
+            "dram_filter_reads",
+            "dram_ofmap_writes",
+            "folds",
+        ),
+        0,
+    )
+    macs = 0
+    map_w = cu_w = 0.0
+    for layer, times in layers:
+        lc = layer_counts(spec, layer)
+        for k in acc:
+            acc[k] += getattr(lc, k) * times
+        macs += layer.M * layer.N * layer.K * times
+        map_w += lc.mapping_eff_pct * lc.folds * times
+        cu_w += lc.compute_util_pct * lc.folds * times
+    cycles = acc["total_cycles"]
+    pe = spec.rows * spec.cols
+    util = macs / (cycles * pe) if cycles else 0.0
+    extra: dict[str, Any] = dict(acc)
+    if len(layers) == 1 and layers[0][1] == 1:
+        lc = layer_counts(spec, layers[0][0])
+        extra["overall_util_pct"] = lc.overall_util_pct
+        extra["mapping_eff_pct"] = lc.mapping_eff_pct
+        extra["compute_util_pct"] = lc.compute_util_pct
+    else:  # several layers: fold-weighted means, overall util over the summed cycles
+        extra["overall_util_pct"] = util * 100
+        extra["mapping_eff_pct"] = map_w / acc["folds"]
+        extra["compute_util_pct"] = cu_w / acc["folds"]
+    extra["dataflow"] = spec.dataflow.value
+    extra["convention"] = spec.convention.value
+    sram_words = sum(acc[k] for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads"))
+    dram_words = acc["dram_ifmap_reads"] + acc["dram_filter_reads"] + acc["dram_ofmap_writes"]
+    energy = _energy(spec, macs, sram_words, dram_words)
+    energy = {k: v for k, v in energy.items() if v or k != "vector"}
+    return OpResult(
+        op=op,
+        cycles=cycles,
+        seconds=cycles / spec.clock_hz,
+        energy_j=math.fsum(energy.values()),
+        utilization=min(1.0, util),
+        bound=Bound.MEMORY if acc["stall_cycles"] > 0 else Bound.COMPUTE,
+        unit="array",
+        energy_by_component_j=energy,
+        bytes_by_level={"sram": sram_words * spec.word_bytes, "dram": dram_words * spec.word_bytes},
+        extra=extra,
+    )
+
+
+def vector_cycles(spec: Spec, flops: int, bytes_total: int) -> tuple[int, Bound]:
+    """Cycles of a non-GEMM op on the vector unit and what bounds it (module docstring)."""
+    compute = _ceil(flops, spec.vector.lanes) if flops else 0
+    memory = _ceil(bytes_total, spec.dram_words_per_cycle * spec.word_bytes) if bytes_total else 0
+    cycles = spec.vector.overhead_cycles + max(compute, memory)
+    if spec.vector.overhead_cycles > max(compute, memory):
+        return cycles, Bound.LATENCY
+    return cycles, Bound.COMPUTE if compute >= memory else Bound.MEMORY
+
+
+def _vector_result(spec: Spec, op: Op) -> OpResult:
+    cycles, bound = vector_cycles(spec, op.flops, op.bytes_total)
+    words = _ceil(op.bytes_total, spec.word_bytes)
+    energy = {
+        "vector": op.flops * ENERGY_PER_EVENT_J["vector_op"] * spec.word_bytes,
+        "dram": words * spec.word_bytes * ENERGY_PER_EVENT_J["dram_byte"],
+    }
+    util = op.flops / (cycles * spec.vector.lanes) if cycles else 0.0
+    return OpResult(
+        op=op,
+        cycles=cycles,
+        seconds=cycles / spec.clock_hz,
+        energy_j=math.fsum(energy.values()),
+        utilization=min(1.0, util),
+        bound=bound,
+        unit="vector",
+        energy_by_component_j=energy,
+        bytes_by_level={"dram": op.bytes_total},
+        extra={"total_cycles": cycles},
+    )
+
+
+def op_layers(op: Op) -> list[tuple[Layer, int]]:
+    """The array layers an op runs as: (layer, repeats).  Fused attention = QK then AV GEMM."""
+    if op.kind in FUSED_ATTENTION_KINDS:
+        qk = Layer(op.M, op.kv_len, op.head_dim)
+        av = Layer(op.M, op.head_dim, op.kv_len)
+        return [(qk, op.batch), (av, op.batch)]
+    return [(layer_of(op), op.batch)]
+
+
+def simulate_op(spec: Spec, op: Op) -> OpResult:
+    """One op: GEMM-like kinds on the array, fused attention as two GEMMs plus a softmax on the
+    vector unit, everything else on the vector unit."""
+    if op.kind in GEMM_LIKE_KINDS:
+        return _gemm_result(spec, op, op_layers(op))
+    if op.kind in FUSED_ATTENTION_KINDS:
+        g = _gemm_result(spec, op, op_layers(op))
+        scores = op.batch * op.M * op.kv_len
+        v_cycles, _ = vector_cycles(spec, 5 * scores, 0)  # softmax: max, sub, exp, sum, div
+        cycles = g.cycles + v_cycles
+        energy = dict(g.energy_by_component_j)
+        energy["vector"] = energy.get("vector", 0.0) + 5 * scores * ENERGY_PER_EVENT_J["vector_op"] * spec.word_bytes
+        return OpResult(
+            op=op,
+            cycles=cycles,
+            seconds=cycles / spec.clock_hz,
+            energy_j=math.fsum(energy.values()),
+            utilization=g.utilization * g.cycles / cycles if cycles else 0.0,
+            bound=g.bound,
+            unit="array+vector",
+            energy_by_component_j=energy,
+            bytes_by_level=g.bytes_by_level,
+            extra={**g.extra, "total_cycles": cycles, "softmax_cycles": v_cycles},
+        )
+    return _vector_result(spec, op)
+
+
+def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
+    """Run every op of `graph` back to back on the array (GEMM-like) or the vector unit."""
+    ops = tuple(simulate_op(spec, op) for op in graph.ops)
+    return RunResult(
+        arch=spec.name,
+        workload=graph.title,
+        ops=ops,
+        clock_hz=spec.clock_hz,
+        area_mm2=spec.area_mm2,
+        extra={"convention": spec.convention.value, "dataflow": spec.dataflow.value},
+    )
+
+
+def load_scalesim_config(path: Any) -> Spec:
+    """A SCALE-Sim ``.cfg`` -> Spec (the registry's foreign-format hook; see `cosim.scalesim`)."""
+    from cosim.scalesim import load_config  # cosim.scalesim imports this module
+
+    return load_config(path)
+
+
+# --------------------------------------------------------------------------- vectorized whole-graph path
+
+
+@dataclass(frozen=True)
+class GraphArrays:
+    """A graph's ops as numpy arrays, for evaluating many architectures quickly.
+
+    GEMM-like layers (fused attention contributes two) have M, N, K, repeats (batch) and the
+    ifmap's unique words; vector ops have FLOPs and bytes.  Build with `graph_arrays`.
+    """
+
+    M: np.ndarray
+    N: np.ndarray
+    K: np.ndarray
+    repeats: np.ndarray
+    ifmap_unique: np.ndarray
+    layers: tuple[Layer, ...]
+    vec_flops: np.ndarray
+    vec_bytes: np.ndarray
+    softmax_flops: int
+
+
+_ARRAYS_CACHE: weakref.WeakKeyDictionary[WorkloadGraph, tuple[int, GraphArrays]] = weakref.WeakKeyDictionary()
+
+
+def graph_arrays(graph: WorkloadGraph) -> GraphArrays:
+    """`GraphArrays` of a graph, cached per graph object (rebuilt if its op count changes)."""
+    hit = _ARRAYS_CACHE.get(graph)
+    n = graph.number_of_nodes()
+    if hit is not None and hit[0] == n:
+        return hit[1]
+    layers: list[Layer] = []
+    reps: list[int] = []
+    vf: list[int] = []
+    vb: list[int] = []
+    softmax = 0
+    for op in graph.ops:
+        if op.kind in GEMM_LIKE_KINDS or op.kind in FUSED_ATTENTION_KINDS:
+            for layer, r in op_layers(op):
+                layers.append(layer)
+                reps.append(r)
+            if op.kind in FUSED_ATTENTION_KINDS:
+                softmax += 5 * op.batch * op.M * op.kv_len
+        else:
+            vf.append(op.flops)
+            vb.append(op.bytes_total)
+    arr = GraphArrays(
+        M=np.array([x.M for x in layers], dtype=np.int64),
+        N=np.array([x.N for x in layers], dtype=np.int64),
+        K=np.array([x.K for x in layers], dtype=np.int64),
+        repeats=np.array(reps, dtype=np.int64),
+        ifmap_unique=np.array([x.ifmap_unique_words for x in layers], dtype=np.int64),
+        layers=tuple(layers),
+        vec_flops=np.array(vf, dtype=np.int64),
+        vec_bytes=np.array(vb, dtype=np.int64),
+        softmax_flops=softmax,
+    )
+    _ARRAYS_CACHE[graph] = (n, arr)
+    return arr
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Whole-graph totals of one architecture (what a design-space explorer needs)."""
+
+    cycles: int
+    seconds: float
+    array_cycles: int
+    vector_cycles: int
+    stall_cycles: int
+    macs: int
+    sram_words: int
+    dram_words: int
+    energy_j: float
+    utilization: float
+
+
+def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
+    """Totals of `simulate(spec, graph)` without per-op objects: numpy over all layers at once.
+
+    Equal to summing `simulate`'s per-op results.  Layers whose SCALE-Sim DRAM counts need
+    the epoch or drain recurrences (operands larger than half their SRAM), and USER mode,
+    fall back to the cached per-layer function for those layers only.
+    """
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    M, N, K, rep = arrays.M, arrays.N, arrays.K, arrays.repeats
+    if df is Dataflow.OS:
+        Sr, Sc, T = M, N, K
+    elif df is Dataflow.WS:
+        Sr, Sc, T = K, N, M
+    else:
+        Sr, Sc, T = K, M, N
+    n_fr = -(-Sr // R)
+    n_fc = -(-Sc // C)
+    folds = n_fr * n_fc
+    cpf = (R + C + T - 2) if df is Dataflow.OS else (2 * R + C + T - 2)
+    compute = folds * cpf
+    macs_l = M * N * K
+    scalesim = spec.convention is Convention.SCALESIM
+    if df is Dataflow.OS:
+        sram_if, sram_fl = M * K * n_fc, K * N * n_fr
+        sram_of = M * N + folds * (R + C) if scalesim else M * N
+        of_rd = np.zeros_like(M)
+    elif df is Dataflow.WS:
+        sram_if, sram_fl, sram_of = M * K * n_fc, K * N, M * N * n_fr
+        of_rd = np.zeros_like(M) if scalesim else M * N * (n_fr - 1)
+    else:
+        sram_if, sram_fl, sram_of = M * K, K * N * n_fc, M * N * n_fr
+        of_rd = np.zeros_like(M) if scalesim else M * N * (n_fr - 1)
+    u_if, u_fl = arrays.ifmap_unique, K * N
+    v_of = sram_of - folds * (R + C) if (scalesim and df is Dataflow.OS) else sram_of
+    cycles = compute.copy()
+    stall = np.zeros_like(M)
+    if scalesim:
+        cycles -= 1
+        _, e_if = _epoch_words(spec, spec.ifmap_sram_kib)
+        _, e_fl = _epoch_words(spec, spec.filter_sram_kib)
+        tw = spec.sram_words(spec.ofmap_sram_kib)
+        drain = tw - math.ceil(tw * 0.5)
+        dram_if, dram_fl, dram_of = u_if.copy(), u_fl.copy(), v_of.copy()
+        slow = (u_if >= e_if) | (u_fl >= e_fl) | (v_of > drain)
+        if spec.bandwidth_mode is BandwidthMode.USER:
+            slow[:] = True
+        for i in np.flatnonzero(slow):
+            lc = layer_counts(spec, arrays.layers[i])
+            cycles[i], stall[i] = lc.total_cycles, lc.stall_cycles
+            dram_if[i], dram_fl[i], dram_of[i] = lc.dram_ifmap_reads, lc.dram_filter_reads, lc.dram_ofmap_writes
+    else:
+        half_if = spec.sram_words(spec.ifmap_sram_kib) // 2
+        half_fl = spec.sram_words(spec.filter_sram_kib) // 2
+        half_of = spec.sram_words(spec.ofmap_sram_kib) // 2
+        if df is Dataflow.OS:
+            dram_if = np.where(u_if <= half_if, u_if, M * K * n_fc)
+            dram_fl = np.where(u_fl <= half_fl, u_fl, K * N * n_fr)
+            dram_of = M * N
+        elif df is Dataflow.WS:
+            dram_if = np.where(u_if <= half_if, u_if, M * K * n_fc)
+            dram_fl = u_fl
+            dram_of = np.where(M * N <= half_of, M * N, M * N * (2 * n_fr - 1))
+        else:
+            dram_if = u_if
+            dram_fl = np.where(u_fl <= half_fl, u_fl, K * N * n_fc)
+            dram_of = np.where(M * N <= half_of, M * N, M * N * (2 * n_fr - 1))
+        if spec.bandwidth_mode is BandwidthMode.USER:
+            need = -(-(dram_if + dram_fl + dram_of) // spec.dram_words_per_cycle)
+            stall = np.maximum(0, need - compute)
+            cycles = compute + stall
+    array_cycles = int((cycles * rep).sum())
+    stall_total = int((stall * rep).sum())
+    macs = int((macs_l * rep).sum())
+    sram_words = int(((sram_if + sram_fl + sram_of + of_rd) * rep).sum())
+    dram_words = int(((dram_if + dram_fl + dram_of) * rep).sum())
+    lanes = spec.vector.lanes
+    bpc = spec.dram_words_per_cycle * spec.word_bytes
+    vc = np.maximum(-(-arrays.vec_flops // lanes), -(-arrays.vec_bytes // bpc)) + spec.vector.overhead_cycles
+    soft = _ceil(arrays.softmax_flops, lanes) if arrays.softmax_flops else 0
+    vector_cycles_total = int(vc.sum()) + soft
+    vector_words = -(-arrays.vec_bytes // spec.word_bytes)
+    e = _energy(spec, macs, sram_words, dram_words + int(vector_words.sum()), int(arrays.vec_flops.sum()) + arrays.softmax_flops)
+    total_cycles = array_cycles + vector_cycles_total
+    return Totals(
+        cycles=total_cycles,
+        seconds=total_cycles / spec.clock_hz,
+        array_cycles=array_cycles,
+        vector_cycles=vector_cycles_total,
+        stall_cycles=stall_total,
+        macs=macs,
+        sram_words=sram_words,
+        dram_words=dram_words,
+        energy_j=math.fsum(e.values()),
+        utilization=macs / (array_cycles * R * C) if array_cycles else 0.0,
+    )
+
+
+__all__ = [
+    "ENERGY_PER_EVENT_J",
+    "SCALESIM_FIELDS",
+    "BandwidthMode",
+    "Convention",
+    "Dataflow",
+    "GraphArrays",
+    "Layer",
+    "LayerCounts",
+    "Spec",
+    "Totals",
+    "VectorUnit",
+    "cycles_per_fold",
+    "gemm_cycles",
+    "graph_arrays",
+    "layer_counts",
+    "layer_of",
+    "load_scalesim_config",
+    "native_layer",
+    "scalesim_layer",
+    "simulate",
+    "simulate_op",
+    "simulate_totals",
+    "spatial_temporal",
+    "vector_cycles",
+]
