@@ -128,6 +128,11 @@ def all_cases() -> list[Case]:
     # 32x32 with 4 kB SRAMs: operands exceed the buffers, so SCALE-Sim's DRAM re-fetch and
     # ofmap drain logic is exercised.
     c += _three("a32_smallsram_gemm_200x96x150", 32, (200, 96, 150), sram_kb=(4, 4, 4))
+    # 16 kB: one prefetch epoch (8150 words) is larger than a fold's tile but smaller than the
+    # operand, so the epoch boundaries fall inside tile passes
+    c += _three("a32_sram16k_gemm_200x96x150", 32, (200, 96, 150), sram_kb=(16, 16, 16))
+    # a conv input larger than one epoch: im2col repeats words inside a fold
+    c += _three("a32_smallsram_conv3x3_20x20x16x32", 32, (20, 20, 3, 3, 16, 32, 1), sram_kb=(4, 4, 4))
     # 128x128: ResNet-50 conv1 (224x224x3, 7x7/2, 64 filters), ResNet-50 3x3 conv, GEMM, GEMV
     big = (1024, 1024, 512)
     c += _three("a128_resnet50_conv1", 128, (224, 224, 7, 7, 3, 64, 2), sram_kb=big)

@@ -334,9 +334,10 @@ def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
         dram_if = _dram_reads(spec, layer, "ifmap")
         dram_fl = _dram_reads(spec, layer, "filter")
     else:
-        dram_of, of_stall = _ofmap_drain(spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, spec.dram_words_per_cycle)
-        dram_if, dram_fl, rd_stall = _user_mode_reads(spec, layer)
-        stall = max(of_stall, rd_stall)
+        dram_if, dram_fl, miss_rows, row_stall = _user_mode_reads(spec, layer)
+        dram_of, stall = _ofmap_drain(
+            spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, spec.dram_words_per_cycle, miss_rows, row_stall
+        )
     # SCALE-Sim quirk: the total is the last 0-based cycle index, one less than the count (#125).
     total = rows_total - 1 + stall
     return LayerCounts(
@@ -604,7 +605,19 @@ def _prefix(a: int, h: int, w: int, t: int) -> int:
 
 
 def _ofmap_drain(
-    spec: Spec, df: Dataflow, R: int, C: int, T: int, Sr: int, Sc: int, n_fr: int, n_fc: int, cpf: int, bw: int
+    spec: Spec,
+    df: Dataflow,
+    R: int,
+    C: int,
+    T: int,
+    Sr: int,
+    Sc: int,
+    n_fr: int,
+    n_fc: int,
+    cpf: int,
+    bw: int,
+    read_rows: Sequence[int] = (),
+    read_stall: Any = None,
 ) -> tuple[int, int]:
     """(DRAM ofmap writes, write stall cycles) of SCALE-Sim's write_buffer, event by event.
 
@@ -616,7 +629,9 @@ def _ofmap_drain(
     lines except the -1 padding of its *last* line, so a line flushed half-full that ends up
     in the middle of a later drain adds its padding to the DRAM writes.
     Events are found with closed-form prefix counts of each fold's results; the loop runs
-    once per drain or stall, not per cycle.
+    once per drain or stall, not per cycle.  `read_rows`/`read_stall` (USER mode) add the
+    read-miss rows, processed in row order with the drain events; the returned stall count
+    then includes them.
     """
     total_words = spec.sram_words(spec.ofmap_sram_kib)
     drain = total_words - math.ceil(total_words * 0.5)
@@ -635,7 +650,7 @@ def _ofmap_drain(
         cnt = sum(fold_count(fc * n_fr + fr) for fr in range(n_fr))
         per_fc.append(cnt)
         v_total += cnt
-    if v_total <= drain:  # never past the drain half: one final drain, padding only in its last line
+    if v_total <= drain and not read_rows:  # never past the drain half: one final drain
         return v_total, 0
 
     counts = np.fromiter((fold_count(f) for f in range(n_folds)), dtype=np.int64, count=n_folds)
@@ -694,11 +709,19 @@ def _ofmap_drain(
                 lines.pop(0)
         return taken, taken * bw - (bw - last_fill)
 
+    ri = 0
     while True:
         first_free_row = drain_end - shift  # rows >= this see no drain in flight
         s_trig = max(s_cur + 1, drained + drain + 1, before_row(first_free_row) + 1)
         s_stall = max(s_cur + 1, drained + total_words)
         stall_ok = s_stall <= v_total and row_of(s_stall) + shift < drain_end
+        if ri < len(read_rows):
+            nxt = min(s_stall if stall_ok else v_total + 1, s_trig)
+            if nxt > v_total or read_rows[ri] <= row_of(nxt):
+                # a read-miss row comes first: its stall shifts every later row
+                shift += read_stall(read_rows[ri], read_rows[ri] + shift)
+                ri += 1
+                continue
         if stall_ok and s_stall < s_trig:
             shift += drain_end - (row_of(s_stall) + shift)
             s_cur = s_stall
@@ -723,13 +746,241 @@ def _ofmap_drain(
 # --------------------------------------------------------------------------- USER mode
 
 
-def _user_mode_reads(spec: Spec, layer: Layer) -> tuple[int, int, int]:
-    """(DRAM ifmap reads, DRAM filter reads, read stall cycles) in USER bandwidth mode."""
-    return _user_mode_stalls(spec, layer)
+def _user_mode_reads(spec: Spec, layer: Layer) -> tuple[int, int, list[int], Any]:
+    """(DRAM ifmap reads, DRAM filter reads, miss rows, row -> stall function), USER mode.
+
+    How SCALE-Sim's read_buffer works, and how it is reproduced here without its per-cycle
+    matrices.  Each operand's *prefetch order* (the operand matrix folded and, for some
+    dataflow/operand pairs, read along anti-diagonals) is cut into 100 sets of
+    ceil(words/100) addresses; the active half of the SRAM holds a circular window of sets.
+    A demanded address outside the window slides the window by the prefetch half (repeatedly,
+    wrapping around, until it is in), each slide one DRAM prefetch of ceil(half/bw) lines that
+    ends L+1 cycles after the previous one (prefetches run back to back on a DRAM clock that
+    does not wait for demand).  A slide that ends after the demanding row's cycle stalls the
+    row; SCALE-Sim quirk: the stall is added twice, and a slide that ends *before* the row
+    lowers the row's offset (negative), the row's stall being the max over ifmap, filter and
+    ofmap (issues #100, #4).
+    Here each operand's demand is generated per fold in SCALE-Sim's order as numpy arrays of
+    set indices (no cycle matrices), the window is advanced only at misses (found by a
+    vectorised hit test over the stream), and the stall recurrence runs once per miss row.
+    `_ofmap_drain` walks these miss rows together with the ofmap drain events, in row order,
+    so read and write stalls shift each other as in SCALE-Sim (a row's stall is the max of
+    the two; only several write stalls inside one miss row are combined approximately).
+    """
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    M, N, K = layer.M, layer.N, layer.K
+    Sr, Sc, T = spatial_temporal(df, M, N, K)
+    n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
+    cpf = cycles_per_fold(df, R, C, T)
+    events: dict[int, list[tuple[int, list[int]]]] = {}
+    dram = []
+    for operand, kib, bw in (
+        ("ifmap", spec.ifmap_sram_kib, spec.ifmap_bw),
+        ("filter", spec.filter_sram_kib, spec.filter_bw),
+    ):
+        reads, misses = _user_operand(spec, layer, operand, kib, bw, Sr, Sc, T, n_fr, n_fc, cpf)
+        dram.append(reads)
+        for row, ks in misses:
+            events.setdefault(row, []).append((0 if operand == "ifmap" else 1, ks))
+    rows = sorted(events)
+
+    def row_stall(row: int, cycle: int) -> int:
+        """Read stall of a miss row whose cycle is `cycle`; each operand's offset starts at the
+        hit latency (1) and the row's stall is the largest (the ofmap's, >= 0, is handled by
+        the caller)."""
+        worst = 0
+        per_op: dict[int, int] = {}
+        for which, ks in events[row]:
+            offset = per_op.get(which, 1)
+            for d in ks:
+                pot = d - (cycle + offset)
+                offset += pot
+                if pot > 0:  # SCALE-Sim quirk: a positive stall is added twice
+                    offset += pot
+            per_op[which] = offset
+        for offset in per_op.values():
+            worst = max(worst, offset - 1)
+        return worst
+
+    return dram[0], dram[1], rows, row_stall
 
 
-def _user_mode_stalls(spec: Spec, layer: Layer) -> tuple[int, int, int]:
-    raise ModelError("USER bandwidth mode is not implemented yet")
+def _user_operand(
+    spec: Spec,
+    layer: Layer,
+    operand: str,
+    kib: int,
+    bw: int,
+    Sr: int,
+    Sc: int,
+    T: int,
+    n_fr: int,
+    n_fc: int,
+    cpf: int,
+) -> tuple[int, list[tuple[int, list[int]]]]:
+    """One operand of `_user_mode_reads`: (DRAM words, [(demand row, [prefetch end cycles])])."""
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    M, N, K = layer.M, layer.N, layer.K
+    words = spec.sram_words(kib)
+    active = math.ceil(words * 0.5)
+    pf_size = words - active
+    per_set = math.ceil(words / 100)
+
+    # ---- the prefetch matrix: a stack of fold tiles, then (maybe) read along anti-diagonals
+    if operand == "ifmap":
+        addr = _ifmap_addr_fn(layer)
+        if df is Dataflow.OS:  # stack over fr of ifmap^T[:, m tile]: (n_fr*K) x R, diagonal order
+            rows_t, width, diag = n_fr * K, R, True
+
+            def at(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+                fr, k = np.divmod(r, K)
+                m = fr * R + c
+                return np.where(m < M, addr(np.minimum(m, M - 1), k), -1)
+        elif df is Dataflow.WS:  # stack over fr of ifmap[:, k tile]: (n_fr*M) x R, diagonal order
+            rows_t, width, diag = n_fr * M, R, True
+
+            def at(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+                fr, m = np.divmod(r, M)
+                k = fr * R + c
+                return np.where(k < K, addr(m, np.minimum(k, K - 1)), -1)
+        else:  # IS: stack over fc of ifmap^T[:, m tile]: (n_fc*K) x C, row-major
+            rows_t, width, diag = n_fc * K, C, False
+
+            def at(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+                fc, k = np.divmod(r, K)
+                m = fc * C + c
+                return np.where(m < M, addr(np.minimum(m, M - 1), k), -1)
+    else:
+        if df in (Dataflow.OS, Dataflow.WS):  # stack over fc of filter[:, n tile]: (n_fc*K) x C
+            rows_t, width, diag = n_fc * K, C, df is Dataflow.OS
+
+            def at(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+                fc, k = np.divmod(r, K)
+                n = fc * C + c
+                return np.where(n < N, k * N + n, -1)
+        else:  # IS: stack over fr of filter[k tile, :]^T: (n_fr*N) x R, diagonal order
+            rows_t, width, diag = n_fr * N, R, True
+
+            def at(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+                fr, n = np.divmod(r, N)
+                k = fr * R + c
+                return np.where(k < K, k * N + n, -1)
+
+    rr, cc = np.meshgrid(np.arange(rows_t, dtype=np.int64), np.arange(width, dtype=np.int64), indexing="ij")
+    rr, cc = rr.ravel(), cc.ravel()
+    if diag:
+        order = np.lexsort((cc, rr + cc))
+        rr, cc = rr[order], cc[order]
+    pf_addr = at(rr, cc)
+    fetch_elems = pf_addr.size  # padding included: the fetch matrix's lines count it
+    pf_addr = pf_addr[pf_addr >= 0]
+    set_of_rank = np.arange(pf_addr.size, dtype=np.int64) // per_set
+    n_sets = pf_addr.size // per_set + 1  # SCALE-Sim keeps a (possibly empty) last set
+    n_active = min(_ceil(active, per_set), n_sets)
+    n_pf = min(_ceil(pf_size, per_set), n_sets - n_active)
+    keys = np.unique(pf_addr * n_sets + set_of_rank)  # (address, set) pairs, sorted
+
+    # ---- the demand stream, fold by fold, in row order then column order
+    lines_init = min(_ceil(active, bw), _ceil(fetch_elems, bw))
+    lines_pf = _ceil(pf_size, bw)
+    d_addr, d_row = _demand_stream(df, operand, layer, R, C, Sr, Sc, T, n_fr, n_fc, cpf)
+
+    def hit(a: np.ndarray, start: int, end: int) -> np.ndarray:
+        lo = np.searchsorted(keys, a * n_sets + start)
+        ok = lo < keys.size
+        nxt = keys[np.minimum(lo, keys.size - 1)]
+        if start < end:
+            return ok & (nxt < a * n_sets + end)
+        # window wraps: [start, n_sets) or [0, end)
+        first = keys[np.minimum(np.searchsorted(keys, a * n_sets), keys.size - 1)]
+        return (ok & (nxt < (a + 1) * n_sets)) | (first < a * n_sets + end)
+
+    start, end = 0, n_active
+    prefetches = 0
+    last_end = -1  # the initial active-buffer fill ends the cycle before the first demand
+    misses: list[tuple[int, list[int]]] = []
+    pos = 0
+    win = 1 << 15
+    while pos < d_addr.size:
+        chunk = d_addr[pos : pos + win]
+        h = hit(chunk, start, end)
+        if h.all():
+            pos += chunk.size
+            continue
+        j = pos + int(np.argmin(h))
+        a = d_addr[j : j + 1]
+        ends = []
+        while not hit(a, start, end)[0]:
+            if n_pf == 0:
+                raise ModelError("USER mode: an address is missing from the prefetch order (internal error)")
+            start = (start + n_pf) % n_sets
+            end = (start + n_active) % n_sets
+            prefetches += 1
+            last_end += lines_pf + 1
+            ends.append(last_end)
+        misses.append((int(d_row[j]), ends))
+        pos = j + 1
+    return (lines_init + prefetches * lines_pf) * bw, misses
+
+
+def _ifmap_addr_fn(layer: Layer) -> Any:
+    """(m, k) -> ifmap word id (GEMM: m*K + k; conv: the input pixel, -1 past the edge)."""
+    K = layer.K
+    if layer.conv is None:
+        return lambda m, k: m * K + k
+    _, H, W, Ch, _, S, sh, sw, oh, ow = layer.conv
+
+    def f(m: np.ndarray, k: np.ndarray) -> np.ndarray:
+        img, pix = np.divmod(m, oh * ow)
+        oy, ox = np.divmod(pix, ow)
+        ky, rem = np.divmod(k, S * Ch)
+        kx, ch = np.divmod(rem, Ch)
+        y, x = oy * sh + ky, ox * sw + kx
+        return np.where((y < H) & (x < W), ((img * H + y) * W + x) * Ch + ch, -1)
+
+    return f
+
+
+def _demand_stream(
+    df: Dataflow, operand: str, layer: Layer, R: int, C: int, Sr: int, Sc: int, T: int, n_fr: int, n_fc: int, cpf: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(word ids, global rows) of an operand's SRAM demand in SCALE-Sim's order, no stalls."""
+    M, N, K = layer.M, layer.N, layer.K
+    addr = _ifmap_addr_fn(layer)
+    parts_a: list[np.ndarray] = []
+    parts_r: list[np.ndarray] = []
+    for fc in range(n_fc):
+        for fr in range(n_fr):
+            base = (fc * n_fr + fr) * cpf
+            r0, ru = fr * R, min(R, Sr - fr * R)
+            c0, cu = fc * C, min(C, Sc - fc * C)
+            if df is Dataflow.OS:
+                if operand == "ifmap":  # (k, c): m = r0 + c, row k + c
+                    t, c = _skew_order(K, ru)
+                    a, row = addr(r0 + c, t), t + c
+                else:  # (k, c): n = c0 + c, row k + c
+                    t, c = _skew_order(K, cu)
+                    a, row = t * N + c0 + c, t + c
+            elif df is Dataflow.WS:
+                if operand == "ifmap":  # (m, c): k = r0 + c, row R + m + c
+                    t, c = _skew_order(M, ru)
+                    a, row = addr(t, r0 + c), R + t + c
+                else:  # block rows reversed: k = r0 + R-1-j at row j (padding rows first)
+                    j = np.repeat(np.arange(R - ru, R), cu)
+                    c = np.tile(np.arange(cu), ru)
+                    a, row = (r0 + R - 1 - j) * N + c0 + c, j
+            else:
+                if operand == "ifmap":  # block rows reversed, columns m ascending
+                    j = np.repeat(np.arange(R - ru, R), cu)
+                    c = np.tile(np.arange(cu), ru)
+                    a, row = addr(c0 + c, r0 + R - 1 - j), j
+                else:  # (n, c): k = r0 + c, row R + n + c
+                    t, c = _skew_order(N, ru)
+                    a, row = (r0 + c) * N + t, R + t + c
+            keep = a >= 0
+            parts_a.append(a[keep])
+            parts_r.append(row[keep] + base)
+    return np.concatenate(parts_a), np.concatenate(parts_r)
 
 
 # --------------------------------------------------------------------------- ops and graphs
