@@ -6,7 +6,7 @@ in a subprocess of its own venv (``.tools/scalesim-venv``, created on first use 
 ``scalesim==3.0.0`` and ``numpy<2.4``, since SCALE-Sim crashes with numpy >= 2.4), timing only
 ``run_scale()``; then reads *the same files* through cosim's SCALE-Sim readers
 (``cosim.hw.load_arch`` / ``cosim.workload.load_workload``) and times ``cosim.hw.systolic.simulate``
-on that layer (median of many repetitions).  A case matches when every field is equal
+on that layer (median of many repetitions, its per-layer memo cleared before each).  A case matches when every field is equal
 (CALC mode: all fields exactly, floats to 1e-9 relative; USER mode: total cycles within 1%, the
 issue's bar for the bandwidth-limited mode whose stalls SCALE-Sim derives from its trace).
 
@@ -205,7 +205,7 @@ def run_scalesim(py: Path, case: Case, d: Path, timeout_s: int) -> dict[str, Any
 def run_cosim(cfg_text: str, topo_text: str, name: str, d: Path, min_time_s: float = 0.2) -> tuple[dict, float]:
     """cosim's fields for the layer and the median seconds of one `simulate` call."""
     from cosim.hw import load_arch
-    from cosim.hw.systolic import simulate
+    from cosim.hw.systolic import clear_caches, simulate
     from cosim.workload import load_workload
 
     cfg, topo, _ = write_case_files(cfg_text, topo_text, name, d)
@@ -216,6 +216,7 @@ def run_cosim(cfg_text: str, topo_text: str, name: str, d: Path, min_time_s: flo
     times = []
     t_end = time.perf_counter() + min_time_s
     while len(times) < 20 or (time.perf_counter() < t_end and len(times) < 2000):
+        clear_caches()  # time the computation, not the per-layer memo
         t0 = time.perf_counter()
         simulate(arch.spec, graph)
         times.append(time.perf_counter() - t0)

@@ -991,6 +991,12 @@ def layer_counts(spec: Spec, layer: Layer) -> LayerCounts:
     return _layer_counts_cached(spec, layer)
 
 
+def clear_caches() -> None:
+    """Forget memoised layer results (benchmarks time cold computations with this)."""
+    _layer_counts_cached.cache_clear()
+    _touched.cache_clear()
+
+
 @lru_cache(maxsize=65536)
 def _layer_counts_cached(spec: Spec, layer: Layer) -> LayerCounts:
     if spec.convention is Convention.SCALESIM:
@@ -1357,6 +1363,7 @@ __all__ = [
     "Spec",
     "Totals",
     "VectorUnit",
+    "clear_caches",
     "cycles_per_fold",
     "gemm_cycles",
     "graph_arrays",
