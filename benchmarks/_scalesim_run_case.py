@@ -25,7 +25,12 @@ def main() -> None:
 
     with contextlib.redirect_stdout(io.StringIO()):
         s = scalesim(
-            save_disk_space=True, verbose=False, config=cfg, topology=topo, layout=layout, input_type_gemm=kind == "gemm"
+            save_disk_space=True,
+            verbose=False,
+            config=cfg,
+            topology=topo,
+            layout=layout,
+            input_type_gemm=kind == "gemm",
         )
         t0 = time.perf_counter()
         s.run_scale(top_path=workdir)

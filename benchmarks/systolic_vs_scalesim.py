@@ -6,12 +6,13 @@ in a subprocess of its own venv (``.tools/scalesim-venv``, created on first use 
 ``scalesim==3.0.0`` and ``numpy<2.4``, since SCALE-Sim crashes with numpy >= 2.4), timing only
 ``run_scale()``; then reads *the same files* through cosim's SCALE-Sim readers
 (``cosim.hw.load_arch`` / ``cosim.workload.load_workload``) and times ``cosim.hw.systolic.simulate``
-on that layer (median of many repetitions, its per-layer memo cleared before each).  A case matches when every field is equal
+on that layer (median of many repetitions, its per-layer memo cleared before each).
+A case matches when every field is equal
 (CALC mode: all fields exactly, floats to 1e-9 relative; USER mode: total cycles within 1%, the
 issue's bar for the bandwidth-limited mode whose stalls SCALE-Sim derives from its trace).
 
     python benchmarks/systolic_vs_scalesim.py            # table
-    python benchmarks/systolic_vs_scalesim.py --json     # {"name", "rows", "summary": {cases, matched, median_speed_ratio}}
+    python benchmarks/systolic_vs_scalesim.py --json     # summary: cases, matched, median_speed_ratio
     python benchmarks/systolic_vs_scalesim.py --quick    # a handful of fast cases
     python benchmarks/systolic_vs_scalesim.py --record   # also (re)write tests/data/scalesim/reference.json
 
@@ -320,12 +321,15 @@ def main() -> None:
     if args.json:
         print(json.dumps({"name": "systolic_vs_scalesim", "rows": rows, "summary": summary}))
         return
-    print(f"{'case':42s} {'array':>7s} {'df':>3s} {'mode':>5s} {'scalesim s':>11s} {'cosim us':>9s} {'ratio':>9s} match")
+    print(
+        f"{'case':42s} {'array':>7s} {'df':>3s} {'mode':>5s} {'scalesim s':>11s} {'cosim us':>9s} {'ratio':>9s} match"
+    )
     for r in rows:
         if "cosim_s" in r:
+            verdict = "yes" if r["match"] else "NO " + ",".join(r["mismatched"])
             print(
                 f"{r['case']:42s} {r['array']:>7s} {r['dataflow']:>3s} {r['bw_mode']:>5s} {r['scalesim_s']:11.2f} "
-                f"{r['cosim_s'] * 1e6:9.1f} {r['speed_ratio']:9.3g} {'yes' if r['match'] else 'NO ' + ','.join(r['mismatched'])}"
+                f"{r['cosim_s'] * 1e6:9.1f} {r['speed_ratio']:9.3g} {verdict}"
             )
         else:
             print(f"{r['case']:42s} {r.get('array', ''):>7s} scalesim: {r.get('scalesim', 'ok')}")

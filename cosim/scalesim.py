@@ -70,7 +70,14 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "network_presets": ("topologycsvloc",),
 }
 _REQUIRED = {
-    "architecture_presets": ("arrayheight", "arraywidth", "ifmapsramszkb", "filtersramszkb", "ofmapsramszkb", "dataflow"),
+    "architecture_presets": (
+        "arrayheight",
+        "arraywidth",
+        "ifmapsramszkb",
+        "filtersramszkb",
+        "ofmapsramszkb",
+        "dataflow",
+    ),
     "run_presets": ("interfacebandwidth",),
 }
 
@@ -129,7 +136,9 @@ def load_config(path: str | Path) -> Spec:
     try:
         dataflow = Dataflow(df_raw.lower())
     except ValueError:
-        raise SpecError(f"{p}: [architecture_presets] Dataflow: unknown value {df_raw!r} (allowed: os, ws, is)") from None
+        raise SpecError(
+            f"{p}: [architecture_presets] Dataflow: unknown value {df_raw!r} (allowed: os, ws, is)"
+        ) from None
     mode_raw = cp["run_presets"]["interfacebandwidth"].strip()
     if mode_raw not in ("CALC", "USER"):
         raise SpecError(f"{p}: [run_presets] InterfaceBandwidth: unknown value {mode_raw!r} (allowed: CALC, USER)")

@@ -49,7 +49,6 @@ streaming its bytes at the DRAM bandwidth, plus a fixed per-op overhead:
 
 from __future__ import annotations
 
-import bisect
 import math
 import weakref
 from collections.abc import Sequence
@@ -131,7 +130,9 @@ class Spec:
     word_bytes: int = doc_field(1, doc="bytes per word (SCALE-Sim: 1)", min=1)
     bandwidth_mode: BandwidthMode = doc_field(BandwidthMode.CALC, doc="calc or user")
     dram_words_per_cycle: int = doc_field(10, doc="DRAM interface bandwidth, words/cycle", min=1)
-    ifmap_dram_words_per_cycle: int = doc_field(0, doc="USER mode ifmap fill bandwidth (0: dram_words_per_cycle)", min=0)
+    ifmap_dram_words_per_cycle: int = doc_field(
+        0, doc="USER mode ifmap fill bandwidth (0: dram_words_per_cycle)", min=0
+    )
     filter_dram_words_per_cycle: int = doc_field(0, doc="USER mode filter fill bandwidth (0: dram_words)", min=0)
     clock_hz: float = doc_field(1e9, doc="clock, Hz", gt=0)
     convention: Convention = doc_field(Convention.SCALESIM, doc="scalesim (its report, quirks kept) or native")
@@ -260,7 +261,9 @@ def layer_of(op: Op) -> Layer:
             if oh * ow != per_image:
                 raise ModelError(f"op {op.name!r}: M={op.M} matches neither conv output geometry")
         if c.dilation_h == 1 and c.dilation_w == 1:
-            return Layer(op.M, op.N, op.K, (c.images, H, W, c.in_channels // c.groups, R, S, c.stride_h, c.stride_w, oh, ow))
+            return Layer(
+                op.M, op.N, op.K, (c.images, H, W, c.in_channels // c.groups, R, S, c.stride_h, c.stride_w, oh, ow)
+            )
         return Layer(op.M, op.N, op.K)  # dilated: counted as a plain GEMM (no address reuse modelled)
     return Layer(op.M, op.N, op.K)
 
@@ -338,12 +341,14 @@ def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
         dram_of, stall = _ofmap_drain(
             spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, spec.dram_words_per_cycle, miss_rows, row_stall
         )
-    # SCALE-Sim quirk: the total is the last 0-based cycle index, one less than the count (#125).
+    # SCALE-Sim quirk: the total is the last 0-based cycle index, one less than the count (#125);
+    # so on a 1x1 OS array (R+C-2 = 0) it drops below the MAC bound and utilisation exceeds 100%.
     total = rows_total - 1 + stall
     return LayerCounts(
         total_cycles=total,
         stall_cycles=stall,
-        overall_util_pct=M * N * K * 100 / (total * R * C),
+        # SCALE-Sim divides by zero for a 1x1x1 GEMM on a 1x1 OS array (total 0): use one cycle
+        overall_util_pct=M * N * K * 100 / (max(total, 1) * R * C),
         mapping_eff_pct=mapping_eff_pct,
         compute_util_pct=compute_util_pct,
         sram_ifmap_reads=sram_if,
@@ -1335,7 +1340,9 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
     soft = _ceil(arrays.softmax_flops, lanes) if arrays.softmax_flops else 0
     vector_cycles_total = int(vc.sum()) + soft
     vector_words = -(-arrays.vec_bytes // spec.word_bytes)
-    e = _energy(spec, macs, sram_words, dram_words + int(vector_words.sum()), int(arrays.vec_flops.sum()) + arrays.softmax_flops)
+    e = _energy(
+        spec, macs, sram_words, dram_words + int(vector_words.sum()), int(arrays.vec_flops.sum()) + arrays.softmax_flops
+    )
     total_cycles = array_cycles + vector_cycles_total
     return Totals(
         cycles=total_cycles,

@@ -12,7 +12,7 @@ def resnet50_graph(images: int = 1, act_bits: int = 8) -> WorkloadGraph:
     prev: list[str] = []
     n = 0
 
-    def add(op):  # noqa: ANN001 - local helper
+    def add(op):
         nonlocal prev
         g.add_op(op, prev)
         prev = [op.name]
