@@ -715,25 +715,36 @@ def _ofmap_drain(
         return taken, taken * bw - (bw - last_fill)
 
     ri = 0
+    open_row, base = -1, 0  # a read-miss row whose ofmap events run first, and the shift before it
     while True:
         first_free_row = drain_end - shift  # rows >= this see no drain in flight
         s_trig = max(s_cur + 1, drained + drain + 1, before_row(first_free_row) + 1)
         s_stall = max(s_cur + 1, drained + total_words)
         stall_ok = s_stall <= v_total and row_of(s_stall) + shift < drain_end
-        if ri < len(read_rows):
-            nxt = min(s_stall if stall_ok else v_total + 1, s_trig)
-            if nxt > v_total or read_rows[ri] <= row_of(nxt):
-                # a read-miss row comes first: its stall shifts every later row
-                shift += read_stall(read_rows[ri], read_rows[ri] + shift)
-                ri += 1
+        nxt = min(s_stall if stall_ok else v_total + 1, s_trig)
+        nxt_row = row_of(nxt) if nxt <= v_total else None
+        if open_row >= 0 and (nxt_row is None or nxt_row > open_row):
+            # close the miss row: SCALE-Sim adds the larger of its read and ofmap stalls
+            shift = base + max(read_stall(open_row, open_row + base), shift - base)
+            s_cur = max(s_cur, before_row(open_row + 1))
+            open_row = -1
+            continue
+        if open_row < 0 and ri < len(read_rows) and (nxt_row is None or read_rows[ri] <= nxt_row):
+            x = read_rows[ri]
+            ri += 1
+            if nxt_row == x:  # ofmap events in the same row: they see the row's base cycle
+                open_row, base = x, shift
                 continue
+            shift += read_stall(x, x + shift)  # no ofmap event up to row x
+            s_cur = max(s_cur, before_row(x + 1))
+            continue
+        if nxt_row is None:
+            break
         if stall_ok and s_stall < s_trig:
-            shift += drain_end - (row_of(s_stall) + shift)
+            shift += drain_end - (nxt_row + shift)
             s_cur = s_stall
             continue
-        if s_trig > v_total:
-            break
-        cycle = row_of(s_trig) + shift
+        cycle = nxt_row + shift
         flush(s_trig)
         s_flush = s_trig
         n_lines, words = take(chunk)
@@ -769,8 +780,8 @@ def _user_mode_reads(spec: Spec, layer: Layer) -> tuple[int, int, list[int], Any
     set indices (no cycle matrices), the window is advanced only at misses (found by a
     vectorised hit test over the stream), and the stall recurrence runs once per miss row.
     `_ofmap_drain` walks these miss rows together with the ofmap drain events, in row order,
-    so read and write stalls shift each other as in SCALE-Sim (a row's stall is the max of
-    the two; only several write stalls inside one miss row are combined approximately).
+    so read and write stalls shift each other as in SCALE-Sim (both see the row's starting
+    cycle; the row adds the larger of the two).
     """
     R, C, df = spec.rows, spec.cols, spec.dataflow
     M, N, K = layer.M, layer.N, layer.K
