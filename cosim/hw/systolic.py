@@ -505,73 +505,40 @@ def _epoch_passes(ids: Sequence[int], sizes: dict[int, int], epoch: int) -> int:
 
 
 def _epoch_stream(spec: Spec, layer: Layer, epoch: int) -> int:
-    """Epoch bookkeeping over a conv layer's ifmap addresses, fold by fold (numpy).
+    """Epoch bookkeeping over a conv layer's ifmap addresses (numpy, no per-cycle matrices).
 
     Only used when a conv input exceeds one epoch (half its SRAM): im2col repeats input
-    words within a fold, so the order inside the fold matters.  Each fold's addresses are
-    generated in SCALE-Sim's demand order (skewed diagonals for OS/WS, reversed rows for IS)
-    and scanned in windows; the state is a boolean mask over the ifmap.
+    words within a fold, so the order matters.  The layer's ifmap demand (`_demand_stream`:
+    each fold in SCALE-Sim's order) is indexed once by the previous occurrence of each word;
+    a word at position i is new to the epoch that began at s exactly when that previous
+    occurrence is before s, so each epoch's end is one cumulative count over a window.
     """
     R, C, df = spec.rows, spec.cols, spec.dataflow
-    M, N, K = layer.M, layer.N, layer.K
-    Sr, Sc, _ = spatial_temporal(df, M, N, K)
+    Sr, Sc, T = spatial_temporal(df, layer.M, layer.N, layer.K)
     n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
-    images, H, W, Ch, _, S, sh, sw, oh, ow = layer.conv  # type: ignore[misc]
-    in_epoch = np.zeros(images * H * W * Ch, dtype=bool)
-    members: list[np.ndarray] = []
-    state = {"count": 0, "total": 0}
-
-    def addr(m: np.ndarray, k: np.ndarray) -> np.ndarray:
-        img, pix = np.divmod(m, oh * ow)
-        oy, ox = np.divmod(pix, ow)
-        ky, rem = np.divmod(k, S * Ch)
-        kx, ch = np.divmod(rem, Ch)
-        y, x = oy * sh + ky, ox * sw + kx
-        a = ((img * H + y) * W + x) * Ch + ch
-        return a[(y < H) & (x < W)]
-
-    def scan(stream: np.ndarray) -> None:
-        pos = 0
-        win = max(4 * epoch, 1 << 14)
-        while pos < stream.size:
-            sub = stream[pos : pos + win]
-            _, first = np.unique(sub, return_index=True)
-            new = np.zeros(sub.size, dtype=bool)
-            new[first] = True
-            new &= ~in_epoch[sub]
-            cum = np.cumsum(new)
-            need = epoch - state["count"]
-            if cum.size == 0 or cum[-1] < need:
-                got = sub[new]
-                in_epoch[got] = True
-                members.append(got)
-                state["count"] += int(cum[-1]) if cum.size else 0
-                state["total"] += int(cum[-1]) if cum.size else 0
-                pos += sub.size
-                continue
-            j = int(np.searchsorted(cum, need))
-            state["total"] += need
-            for g in members:
-                in_epoch[g] = False
-            members.clear()
-            state["count"] = 0
-            pos += j + 1
-
-    for fc in range(n_fc):
-        for fr in range(n_fr):
-            r0, r_used = fr * R, min(R, Sr - fr * R)
-            c0, c_used = fc * C, min(C, Sc - fc * C)
-            if df is Dataflow.OS:  # element (k, c): m = r0 + c; demand row k + c
-                t, c = _skew_order(K, r_used)
-                scan(addr(r0 + c, t))
-            elif df is Dataflow.WS:  # element (m, c): k = r0 + c; demand row R + m + c
-                t, c = _skew_order(M, r_used)
-                scan(addr(t, r0 + c))
-            else:  # IS: rows k reversed, columns m ascending, no skew
-                k = np.repeat(np.arange(r0 + r_used - 1, r0 - 1, -1), c_used)
-                m = np.tile(np.arange(c0, c0 + c_used), r_used)
-                scan(addr(m, k))
-    return state["total"]
+    cpf = cycles_per_fold(df, R, C, T)
+    stream, _ = _demand_stream(df, "ifmap", layer, R, C, Sr, Sc, T, n_fr, n_fc, cpf)
+    n = stream.size
+    order = np.argsort(stream, kind="stable")
+    same = stream[order[1:]] == stream[order[:-1]]
+    prev = np.full(n, -1, dtype=np.int64)
+    prev[order[1:][same]] = order[:-1][same]
+    total = 0
+    s = 0
+    win = max(2 * epoch, 1 << 14)
+    while s < n:
+        # new words of the epoch starting at s: prev < s; it closes at the epoch-th one
+        end = min(n, s + win)
+        cum = np.cumsum(prev[s:end] < s)
+        if cum[-1] < epoch:
+            if end == n:
+                return total + int(cum[-1])
+            win *= 2
+            continue
+        j = int(np.searchsorted(cum, epoch))
+        total += epoch
+        s += j + 1
+    return total
 
 
 @lru_cache(maxsize=64)
@@ -648,13 +615,8 @@ def _ofmap_drain(
         _, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
         return h * w
 
-    # fold counts take <= 4 distinct values; build the cumulative table lazily only if needed
-    v_total = 0
-    per_fc = []
-    for fc in range(n_fc):
-        cnt = sum(fold_count(fc * n_fr + fr) for fr in range(n_fr))
-        per_fc.append(cnt)
-        v_total += cnt
+    # results written: OS each output once (sum of ru*cu = Sr*Sc); WS/IS T x cu per fold
+    v_total = Sr * Sc if df is Dataflow.OS else T * Sc * n_fr
     if v_total <= drain and not read_rows:  # never past the drain half: one final drain
         return v_total, 0
 
@@ -894,43 +856,53 @@ def _user_operand(
     n_sets = pf_addr.size // per_set + 1  # SCALE-Sim keeps a (possibly empty) last set
     n_active = min(_ceil(active, per_set), n_sets)
     n_pf = min(_ceil(pf_size, per_set), n_sets - n_active)
-    keys = np.unique(pf_addr * n_sets + set_of_rank)  # (address, set) pairs, sorted
 
     # ---- the demand stream, fold by fold, in row order then column order
     lines_init = min(_ceil(active, bw), _ceil(fetch_elems, bw))
     lines_pf = _ceil(pf_size, bw)
     d_addr, d_row = _demand_stream(df, operand, layer, R, C, Sr, Sc, T, n_fr, n_fc, cpf)
+    # the window [start, start + n_active) mod n_sets holds set s iff (s - start) % n_sets < n_active
+    if operand == "filter" or not layer.ifmap_has_duplicates:  # each word in one set: look its set up once
+        set_of = np.full(int(pf_addr.max()) + 1, -1, dtype=np.int64)
+        set_of[pf_addr] = set_of_rank
+        d_set = set_of[d_addr]
 
-    def hit(a: np.ndarray, start: int, end: int) -> np.ndarray:
-        lo = np.searchsorted(keys, a * n_sets + start)
-        ok = lo < keys.size
-        nxt = keys[np.minimum(lo, keys.size - 1)]
-        if start < end:
-            return ok & (nxt < a * n_sets + end)
-        # window wraps: [start, n_sets) or [0, end)
-        first = keys[np.minimum(np.searchsorted(keys, a * n_sets), keys.size - 1)]
-        return (ok & (nxt < (a + 1) * n_sets)) | (first < a * n_sets + end)
+        def hit(lo: int, hi: int, start: int) -> np.ndarray:
+            return (d_set[lo:hi] - start) % n_sets < n_active
+    else:  # im2col repeats words: a hit if any of its sets is in the window
+        keys = np.sort(pf_addr * n_sets + set_of_rank)  # (word, set) pairs
 
-    start, end = 0, n_active
+        def hit(lo: int, hi: int, start: int) -> np.ndarray:
+            a = d_addr[lo:hi]
+            end = start + n_active
+            i = np.searchsorted(keys, a * n_sets + start)
+            nxt = keys[np.minimum(i, keys.size - 1)]
+            got = (i < keys.size) & (nxt < a * n_sets + min(end, n_sets))
+            if end > n_sets:  # wrapped part [0, end - n_sets)
+                first = keys[np.minimum(np.searchsorted(keys, a * n_sets), keys.size - 1)]
+                got |= first < a * n_sets + (end - n_sets)
+            return got
+
+    start = 0
     prefetches = 0
     last_end = -1  # the initial active-buffer fill ends the cycle before the first demand
     misses: list[tuple[int, list[int]]] = []
     pos = 0
-    win = 1 << 15
+    win = 1 << 12
     while pos < d_addr.size:
-        chunk = d_addr[pos : pos + win]
-        h = hit(chunk, start, end)
+        hi = min(d_addr.size, pos + win)
+        h = hit(pos, hi, start)
         if h.all():
-            pos += chunk.size
+            pos = hi
+            win = min(2 * win, 1 << 20)
             continue
         j = pos + int(np.argmin(h))
-        a = d_addr[j : j + 1]
+        win = max(1 << 10, 2 * (j - pos))  # misses recur about as far apart
         ends = []
-        while not hit(a, start, end)[0]:
+        while not hit(j, j + 1, start)[0]:
             if n_pf == 0:
                 raise ModelError("USER mode: an address is missing from the prefetch order (internal error)")
             start = (start + n_pf) % n_sets
-            end = (start + n_active) % n_sets
             prefetches += 1
             last_end += lines_pf + 1
             ends.append(last_end)
