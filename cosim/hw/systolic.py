@@ -140,6 +140,20 @@ class Spec:
     area_mm2: float | None = doc_field(None, doc="area if known (the cost library will supply it)")
     description: str = ""
 
+    def __post_init__(self) -> None:
+        # accept the enums' string values when built in code (dataclasses.replace(s, dataflow="os"))
+        for name, enum in (("dataflow", Dataflow), ("bandwidth_mode", BandwidthMode), ("convention", Convention)):
+            v = getattr(self, name)
+            if not isinstance(v, enum):
+                try:
+                    object.__setattr__(self, name, enum(v))
+                except ValueError:
+                    allowed = ", ".join(m.value for m in enum)
+                    raise SpecError(f"{name}: unknown value {v!r} (allowed: {allowed})") from None
+        for name in ("rows", "cols"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise SpecError(f"{name}: must be a positive integer, got {getattr(self, name)!r}")
+
     @property
     def ifmap_bw(self) -> int:
         return self.ifmap_dram_words_per_cycle or self.dram_words_per_cycle
@@ -456,25 +470,18 @@ def _passes(spec: Spec, layer: Layer, operand: str) -> tuple[list[int], dict[int
     Sr, Sc, _ = spatial_temporal(df, M, N, K)
     n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
 
-    def ru(fr: int) -> int:
-        return min(R, Sr - fr * R)
-
-    def cu(fc: int) -> int:
-        return min(C, Sc - fc * C)
-
-    ids: list[int] = []
-    sizes: dict[int, int] = {}
-    for fc in range(n_fc):
-        for fr in range(n_fr):
-            if df is Dataflow.OS:
-                key, size = (fr, ru(fr) * K) if operand == "ifmap" else (fc, K * cu(fc))
-            elif df is Dataflow.WS:
-                key, size = (fr, M * ru(fr)) if operand == "ifmap" else (fc * n_fr + fr, ru(fr) * cu(fc))
-            else:
-                key, size = (fc * n_fr + fr, ru(fr) * cu(fc)) if operand == "ifmap" else (fr, N * ru(fr))
-            ids.append(key)
-            sizes[key] = size
-    return ids, sizes
+    fc = np.repeat(np.arange(n_fc, dtype=np.int64), n_fr)
+    fr = np.tile(np.arange(n_fr, dtype=np.int64), n_fc)
+    ru = np.minimum(R, Sr - fr * R)
+    cu = np.minimum(C, Sc - fc * C)
+    if df is Dataflow.OS:
+        key, size = (fr, ru * K) if operand == "ifmap" else (fc, K * cu)
+    elif df is Dataflow.WS:
+        key, size = (fr, M * ru) if operand == "ifmap" else (fc * n_fr + fr, ru * cu)
+    else:
+        key, size = (fc * n_fr + fr, ru * cu) if operand == "ifmap" else (fr, N * ru)
+    ids = key.tolist()
+    return ids, dict(zip(ids, size.tolist()))
 
 
 def _epoch_passes(ids: Sequence[int], sizes: dict[int, int], epoch: int) -> int:
@@ -484,6 +491,8 @@ def _epoch_passes(ids: Sequence[int], sizes: dict[int, int], epoch: int) -> int:
     inside a pass over it) or all of it, so each pass costs O(1): its new words are the
     uncovered prefix, in order, and the epoch ends at the `epoch`-th new word.
     """
+    if len(sizes) == len(ids):  # no tile is read twice: every word is new whatever the epochs
+        return sum(sizes.values())
     total = 0
     count = 0
     cover: dict[int, int] = {}  # tile id -> x: words [x, size) are in the current epoch
@@ -610,17 +619,16 @@ def _ofmap_drain(
     chunk = _ceil(drain, bw) if drain > 0 else 1
     n_folds = n_fr * n_fc
 
-    # results per fold; fold f occupies global rows [f*cpf, (f+1)*cpf)
-    def fold_count(f: int) -> int:
-        _, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
-        return h * w
-
     # results written: OS each output once (sum of ru*cu = Sr*Sc); WS/IS T x cu per fold
     v_total = Sr * Sc if df is Dataflow.OS else T * Sc * n_fr
     if v_total <= drain and not read_rows:  # never past the drain half: one final drain
         return v_total, 0
 
-    counts = np.fromiter((fold_count(f) for f in range(n_folds)), dtype=np.int64, count=n_folds)
+    cu = np.minimum(C, Sc - np.arange(n_fc, dtype=np.int64) * C)
+    if df is Dataflow.OS:  # fold (fc, fr) writes ru * cu results, f = fc * n_fr + fr
+        counts = np.outer(cu, np.minimum(R, Sr - np.arange(n_fr, dtype=np.int64) * R)).ravel()
+    else:
+        counts = np.repeat(T * cu, n_fr)
     cum = np.concatenate(([0], np.cumsum(counts)))  # results before fold f
 
     def before_row(t: int) -> int:
