@@ -17,7 +17,7 @@ layers are lowered to the implicit GEMM (M = output pixels, K = R*S*C, N = filte
 ``batch > 1`` (conv groups, attention heads) run ``batch`` times back to back, each as its own
 SCALE-Sim layer (fresh buffers).
 
-Two counting conventions (``Spec.convention``), both closed-form:
+Two counting conventions (``Spec.convention``):
 
 * ``scalesim`` (what ``cosim simulate --arch X.cfg`` gives): SCALE-Sim's compute report, its
   quirks included so users can switch tools and compare numbers.  Each quirk is reproduced
@@ -31,20 +31,29 @@ Two counting conventions (``Spec.convention``), both closed-form:
   each output written once (no double count), WS/IS partial sums read back from the ofmap
   SRAM between row folds, DRAM traffic from tile reuse (an operand that fits in half its SRAM
   is fetched once, otherwise once per reuse pass), and stalls from a DRAM-bandwidth roofline.
+  Every count is closed form: use it for design-space sweeps.
 
-Where SCALE-Sim's number depends on its address trace, this module computes it without
-building traces: cycles and SRAM counts are closed forms; DRAM read counts are the operand's
-unique words when it fits in one prefetch epoch (the common case), otherwise an exact
-fold-level recurrence (GEMM operands) or, for convolution inputs only, a numpy pass over the
-im2col addresses of each fold (no per-cycle matrices); DRAM writes and write stalls come from an
-event-level model of SCALE-Sim's ofmap drain (one step per drain, not per cycle).
-USER (bandwidth-limited) mode: see `_user_mode_stalls` for how its trace-dependent stalls
-are modelled.
+How the ``scalesim`` numbers are computed without SCALE-Sim's per-cycle demand matrices:
+cycles, utilisations and SRAM counts are closed forms.  DRAM reads are the operand's unique
+words when it fits in one prefetch epoch (half its SRAM: the common case); otherwise an exact
+fold-level recurrence (`_epoch_passes`, GEMM operands) or, for convolution inputs only, one
+numpy pass over the layer's im2col addresses (`_epoch_stream`).  DRAM writes and write stalls
+come from an event model of SCALE-Sim's ofmap drain (`_ofmap_drain`: one step per drain).
+USER (bandwidth-limited) mode follows SCALE-Sim's read-buffer windows miss by miss over numpy
+streams of set indices (`_user_mode_reads`).  Cost: microseconds per layer in the common
+case; milliseconds (USER mode, operands larger than half an SRAM) up to seconds per network
+(conv inputs far larger than small SRAMs), still orders of magnitude faster than SCALE-Sim.
 
 Non-GEMM ops (softmax, norm, elementwise, pool, ...) run on a vector unit: ``lanes`` elements
 per cycle, ``flops_per_element`` from `cosim.graph.VECTOR_FLOPS_PER_ELEMENT`, overlapped with
 streaming its bytes at the DRAM bandwidth, plus a fixed per-op overhead:
 ``cycles = overhead + max(ceil(flops / lanes), ceil(bytes / (dram_words_per_cycle * word_bytes)))``.
+``attention_qk``/``attention_av`` are GEMMs on the array; the fused ``attention_decode``/
+``attention_prefill`` kinds run as their QK and AV GEMMs on the array (no causal skipping) plus
+a 5-FLOP-per-score softmax on the vector unit, back to back.
+
+The RTL co-simulation predicts one tile with `gemm_cycles`; the design-space explorer uses
+`graph_arrays` (cached per graph) and `simulate_totals` (numpy over all layers).
 """
 
 from __future__ import annotations
@@ -96,16 +105,14 @@ class VectorUnit:
     overhead_cycles: int = doc_field(0, doc="fixed cycles per op (issue, pipeline fill)", min=0)
 
 
-# Energy per event, 45 nm, from M. Horowitz, "Computing's energy problem (and what we can do
-# about it)", ISSCC 2014, Fig. 1.1.9: 8-bit integer multiply 0.2 pJ + 8-bit add 0.03 pJ;
-# 64-bit read from an 8 KB SRAM 10 pJ (1.25 pJ/byte); DRAM 1.3-2.6 nJ per 64-bit access
-# (we take 1.3 nJ: 160 pJ/byte... rounded to the figure's lower end).  The cost library
-# (cosim/cost/) will replace this table; keep this a counts x table step.
+# Energy per event, 45 nm: M. Horowitz, "Computing's energy problem (and what we can do about
+# it)", ISSCC 2014, Fig. 1.1.9.  The cost library (cosim/cost/) will replace this table; the
+# model only multiplies its event counts by it.  Per-word events scale with word_bytes.
 ENERGY_PER_EVENT_J: dict[str, float] = {
-    "mac_8bit": 0.23e-12,
-    "sram_byte": 1.25e-12,
-    "dram_byte": 1.3e-9 / 8,
-    "vector_op": 0.03e-12,  # one 8-bit add (same figure)
+    "mac_8bit": 0.23e-12,  # 8-bit integer multiply 0.2 pJ + 8-bit add 0.03 pJ
+    "sram_byte": 1.25e-12,  # 64-bit read from an 8 KB SRAM: 10 pJ / 8 bytes
+    "dram_byte": 1.3e-9 / 8,  # DRAM 1.3-2.6 nJ per 64-bit access: the low end, / 8 bytes
+    "vector_op": 0.03e-12,  # one 8-bit add
 }
 
 
