@@ -249,3 +249,41 @@ def test_cli_prints_per_layer_table_for_a_systolic_yaml(capsys: pytest.CaptureFi
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "conv1" in out and "conv2" in out and "total" in out and "clock 1 GHz" in out
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expect"),
+    [
+        ("model: systolic\nname: z\nrows: 0\ncols: 8\n", "rows: must be >= 1, got 0"),
+        ("model: systolic\nname: z\nrows: 8\ncols: 8\ndataflow: rs\n", "dataflow: unknown value 'rs'"),
+    ],
+)
+def test_cli_bad_yaml_spec_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], yaml_text: str, expect: str
+) -> None:
+    arch = _write(tmp_path, "m.yaml", yaml_text)
+    topo = _write(tmp_path, "t.csv", "Layer, M, N, K,\ng, 4, 4, 4,\n")
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", "--arch", str(arch), "--workload", str(topo)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and expect in err
+
+
+def test_cli_simulates_a_graph_json_per_layer_and_total(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A whole network (ResNet-50 built from cosim.graph builders) as graph JSON."""
+    from tests.hw.resnet50_graph import resnet50_graph
+
+    g = resnet50_graph()
+    path = tmp_path / "resnet50.json"
+    g.save(path)
+    with pytest.raises(SystemExit) as e:
+        main(["simulate", "--arch", str(ROOT / "models" / "systolic_128_os.yaml"), "--workload", str(path), "--json"])
+    assert e.value.code == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out["ops"]) == g.number_of_nodes()
+    assert out["total"]["cycles"] == sum(o["cycles"] for o in out["ops"])
+    assert out["total"]["seconds"] == pytest.approx(out["total"]["cycles"] / 1e9)
+    convs = [o for o in out["ops"] if o["kind"] == "conv2d"]
+    assert len(convs) == 53 and all("overall_util_pct" in o for o in convs)
+    assert {o["unit"] for o in out["ops"]} == {"array", "vector"}
