@@ -6,7 +6,7 @@ Accepted files, by suffix:
 * ``.yaml``/``.yml``: a `WorkloadSpec`; the model is built and traced with torch.export.
 * ``.json``: a graph written by ``cosim trace -o``.
 * ``.csv``: the op-list format of DESIGN.md (hand-written workloads), recognised by its
-  ``name,kind`` header; otherwise a SCALE-Sim topology CSV (conv or GEMM format, see
+  ``name`` and ``kind`` columns; otherwise a SCALE-Sim topology CSV (conv or GEMM format, see
   `cosim.scalesim`).
 """
 
@@ -300,12 +300,12 @@ def _op_from_row(row: dict[str, str], where: str) -> Any:
 
 
 def _load_csv(p: Path) -> WorkloadGraph:
-    """Op-list CSVs start with ``name,kind``; anything else may be a SCALE-Sim topology."""
+    """Op-list CSVs have ``name`` and ``kind`` columns; anything else may be a SCALE-Sim topology."""
     if not p.is_file():
         raise SpecError(f"{p}: no such file")
     with p.open(newline="") as fh:
         first = next((ln for ln in fh if ln.strip()), "")
-    if [c.strip() for c in first.split(",")][:2] == ["name", "kind"]:
+    if {"name", "kind"} <= {c.strip() for c in first.split(",")}:
         return load_op_csv(p)
     from cosim import scalesim
 
