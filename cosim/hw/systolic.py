@@ -462,8 +462,43 @@ def _dram_reads(spec: Spec, layer: Layer, operand: str) -> int:
         return unique
     if operand == "ifmap" and layer.ifmap_has_duplicates:
         return _epoch_stream(spec, layer, epoch)
-    ids, sizes = _passes(spec, layer, operand)
-    return _epoch_passes(ids, sizes, epoch)
+    return _epoch_tiles(spec, layer, operand, unique, epoch)
+
+
+def _epoch_tiles(spec: Spec, layer: Layer, operand: str, unique: int, epoch: int) -> int:
+    """`_epoch_passes` in closed form for the three tile orders a GEMM operand can have.
+
+    * every tile read once (WS filter, IS ifmap): all words are new, ``unique``;
+    * all tiles in turn, the cycle repeated (OS/WS ifmap over row folds, IS filter): a word
+      recurs exactly one cycle (``unique`` words) later, so with ``unique >= epoch`` it has
+      always left the epoch: every read is a fetch;
+    * each tile read several times in a row (OS filter, once per row fold): per tile of b
+      words and P passes starting at epoch count c, b >= epoch makes every pass fetch b words;
+      otherwise the first pass fetches b (closing the epoch after epoch - c of them if
+      c + b >= epoch), the second the words the new epoch lacks (epoch - c), the rest none.
+    """
+    R, C, df = spec.rows, spec.cols, spec.dataflow
+    Sr, Sc, _ = spatial_temporal(df, layer.M, layer.N, layer.K)
+    n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
+    if (df is Dataflow.WS and operand == "filter") or (df is Dataflow.IS and operand == "ifmap"):
+        return unique
+    if not (df is Dataflow.OS and operand == "filter"):
+        return unique * n_fc  # the row-fold tiles, cycled once per column fold
+    K = layer.K
+    total = count = 0
+    for fc in range(n_fc):
+        b = K * min(C, Sc - fc * C)
+        if b >= epoch:
+            total += n_fr * b
+            count = (count + n_fr * b) % epoch
+        elif count + b < epoch:
+            total += b
+            count += b
+        else:
+            need = epoch - count
+            total += b + (need if n_fr > 1 else 0)
+            count = b if n_fr > 1 else b - need
+    return total
 
 
 def _passes(spec: Spec, layer: Layer, operand: str) -> tuple[list[int], dict[int, int]]:

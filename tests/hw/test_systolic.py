@@ -312,6 +312,30 @@ def test_more_bandwidth_is_never_slower(M, N, K, R, df, conv, kib, bw) -> None:
     assert fast <= slow
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    M=st.integers(1, 300),
+    N=st.integers(1, 300),
+    K=st.integers(1, 300),
+    R=st.sampled_from([2, 4, 8, 16]),
+    C=st.sampled_from([2, 4, 8, 16]),
+    df=st.sampled_from(list(Dataflow)),
+    operand=st.sampled_from(["ifmap", "filter"]),
+    epoch=st.integers(1, 5000),
+)
+def test_epoch_closed_forms_equal_the_pass_recurrence(M, N, K, R, C, df, operand, epoch) -> None:
+    """`_epoch_tiles` (closed forms) against `_epoch_passes` (SCALE-Sim's bookkeeping, pass by pass)."""
+    from cosim.hw.systolic import _epoch_passes, _epoch_tiles, _passes
+
+    spec = _spec(R, C, df.value)
+    layer = Layer(M, N, K)
+    unique = M * K if operand == "ifmap" else K * N
+    ids, sizes = _passes(spec, layer, operand)
+    expect = unique if unique < epoch else _epoch_passes(ids, sizes, epoch)
+    got = unique if unique < epoch else _epoch_tiles(spec, layer, operand, unique, epoch)
+    assert got == expect
+
+
 # --------------------------------------------------------------------------- spec validation
 
 
