@@ -1107,6 +1107,7 @@ def _gemm_result(spec: Spec, op: Op, layers: Sequence[tuple[Layer, int]]) -> OpR
         extra["overall_util_pct"] = util * 100
         extra["mapping_eff_pct"] = map_w / acc["folds"]
         extra["compute_util_pct"] = cu_w / acc["folds"]
+    extra["macs"] = macs  # with the SRAM/DRAM counts above: the events the cost library prices
     extra["dataflow"] = spec.dataflow.value
     extra["convention"] = spec.convention.value
     sram_words = sum(acc[k] for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads"))
