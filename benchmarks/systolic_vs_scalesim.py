@@ -121,6 +121,7 @@ def all_cases() -> list[Case]:
     c += _three("a8_gemm_50x37x29", 8, (50, 37, 29))
     c += _three("a8_gemv_1x100x60", 8, (1, 100, 60))
     c += _three("a8_conv3x3_10x10x8x16", 8, (10, 10, 3, 3, 8, 16, 1))
+    c += _three("a8_gemm_128x96x80", 8, (128, 96, 80))  # ~200 folds: SCALE-Sim's slow regime
     # 32x32: non-square non-divisible GEMM, GEMV, 3x3 conv, strided 1x1 conv
     c += _three("a32_gemm_100x300x70", 32, (100, 300, 70))
     c += _three("a32_gemv_1x512x256", 32, (1, 512, 256))
