@@ -1068,62 +1068,82 @@ def _energy(spec: Spec, macs: int, sram_words: int, dram_words: int, vector_ops:
     }
 
 
+_SUMMED = (
+    "total_cycles",
+    "stall_cycles",
+    "sram_ifmap_reads",
+    "sram_filter_reads",
+    "sram_ofmap_writes",
+    "sram_ofmap_reads",
+    "dram_ifmap_reads",
+    "dram_filter_reads",
+    "dram_ofmap_writes",
+    "folds",
+)
+
+
 def _gemm_result(spec: Spec, op: Op, layers: Sequence[tuple[Layer, int]]) -> OpResult:
     """OpResult of a GEMM-like op run as `layers` (layer, repeat count) back to back."""
-    acc: dict[str, int] = dict.fromkeys(
-        (
-            "total_cycles",
-            "stall_cycles",
-            "sram_ifmap_reads",
-            "sram_filter_reads",
-            "sram_ofmap_writes",
-            "sram_ofmap_reads",
-            "dram_ifmap_reads",
-            "dram_filter_reads",
-            "dram_ofmap_writes",
-            "folds",
-        ),
-        0,
-    )
-    macs = 0
-    map_w = cu_w = 0.0
-    for layer, times in layers:
+    if len(layers) == 1 and layers[0][1] == 1:  # the common case: one layer, its own report
+        layer = layers[0][0]
         lc = layer_counts(spec, layer)
-        for k in acc:
-            acc[k] += getattr(lc, k) * times
-        macs += layer.M * layer.N * layer.K * times
-        map_w += lc.mapping_eff_pct * lc.folds * times
-        cu_w += lc.compute_util_pct * lc.folds * times
-    cycles = acc["total_cycles"]
-    pe = spec.rows * spec.cols
-    util = macs / (cycles * pe) if cycles else 0.0
-    extra: dict[str, Any] = dict(acc)
-    if len(layers) == 1 and layers[0][1] == 1:
-        lc = layer_counts(spec, layers[0][0])
-        extra["overall_util_pct"] = lc.overall_util_pct
-        extra["mapping_eff_pct"] = lc.mapping_eff_pct
-        extra["compute_util_pct"] = lc.compute_util_pct
-    else:  # several layers: fold-weighted means, overall util over the summed cycles
-        extra["overall_util_pct"] = util * 100
+        extra: dict[str, Any] = {
+            "total_cycles": lc.total_cycles,
+            "stall_cycles": lc.stall_cycles,
+            "sram_ifmap_reads": lc.sram_ifmap_reads,
+            "sram_filter_reads": lc.sram_filter_reads,
+            "sram_ofmap_writes": lc.sram_ofmap_writes,
+            "sram_ofmap_reads": lc.sram_ofmap_reads,
+            "dram_ifmap_reads": lc.dram_ifmap_reads,
+            "dram_filter_reads": lc.dram_filter_reads,
+            "dram_ofmap_writes": lc.dram_ofmap_writes,
+            "folds": lc.folds,
+            "overall_util_pct": lc.overall_util_pct,
+            "mapping_eff_pct": lc.mapping_eff_pct,
+            "compute_util_pct": lc.compute_util_pct,
+        }
+        macs = layer.M * layer.N * layer.K
+    else:  # several layers: sums, fold-weighted means, overall util over the summed cycles
+        acc = dict.fromkeys(_SUMMED, 0)
+        macs = 0
+        map_w = cu_w = 0.0
+        for layer, times in layers:
+            lc = layer_counts(spec, layer)
+            for k in _SUMMED:
+                acc[k] += getattr(lc, k) * times
+            macs += layer.M * layer.N * layer.K * times
+            map_w += lc.mapping_eff_pct * lc.folds * times
+            cu_w += lc.compute_util_pct * lc.folds * times
+        extra = dict(acc)
+        cyc = acc["total_cycles"]
+        extra["overall_util_pct"] = macs * 100 / (cyc * spec.rows * spec.cols) if cyc else 0.0
         extra["mapping_eff_pct"] = map_w / acc["folds"]
         extra["compute_util_pct"] = cu_w / acc["folds"]
+    cycles = extra["total_cycles"]
+    util = macs / (cycles * spec.rows * spec.cols) if cycles else 0.0
     extra["macs"] = macs  # with the SRAM/DRAM counts above: the events the cost library prices
     extra["dataflow"] = spec.dataflow.value
     extra["convention"] = spec.convention.value
-    sram_words = sum(acc[k] for k in ("sram_ifmap_reads", "sram_filter_reads", "sram_ofmap_writes", "sram_ofmap_reads"))
-    dram_words = acc["dram_ifmap_reads"] + acc["dram_filter_reads"] + acc["dram_ofmap_writes"]
-    energy = _energy(spec, macs, sram_words, dram_words)
-    energy = {k: v for k, v in energy.items() if v or k != "vector"}
+    sram_words = (
+        extra["sram_ifmap_reads"] + extra["sram_filter_reads"] + extra["sram_ofmap_writes"] + extra["sram_ofmap_reads"]
+    )
+    dram_words = extra["dram_ifmap_reads"] + extra["dram_filter_reads"] + extra["dram_ofmap_writes"]
+    wb = spec.word_bytes
+    energy = {
+        "mac": macs * ENERGY_PER_EVENT_J["mac_8bit"] * wb,
+        "sram": sram_words * wb * ENERGY_PER_EVENT_J["sram_byte"],
+        "dram": dram_words * wb * ENERGY_PER_EVENT_J["dram_byte"],
+    }
     return OpResult(
         op=op,
         cycles=cycles,
         seconds=cycles / spec.clock_hz,
         energy_j=math.fsum(energy.values()),
         utilization=min(1.0, util),
-        bound=Bound.MEMORY if acc["stall_cycles"] > 0 else Bound.COMPUTE,
+        bound=Bound.MEMORY if extra["stall_cycles"] > 0 else Bound.COMPUTE,
         unit="array",
         energy_by_component_j=energy,
-        bytes_by_level={"sram": sram_words * spec.word_bytes, "dram": dram_words * spec.word_bytes},
+        bytes_by_level={"sram": sram_words * wb, "dram": dram_words * wb},
         extra=extra,
     )
 
