@@ -293,6 +293,8 @@ def _op_from_row(row: dict[str, str], where: str) -> Any:
         act_bits=act,
         dtype=dtype,
         phase=phase,
+        M=M * _cell_int(row, "batch", where, 1),
+        N=N,
     )
 
 
@@ -324,7 +326,7 @@ def load_workload(path: str | Path) -> WorkloadGraph:
     if p.suffix in (".yaml", ".yml"):
         from cosim.trace import trace_workload  # torch import is slow; only when tracing
 
-        return trace_workload(load_workload_spec(p))
+        return trace_workload(load_workload_spec(p), base_dir=p.parent)
     if p.suffix == ".json":
         return WorkloadGraph.load(p)
     if p.suffix == ".csv":
