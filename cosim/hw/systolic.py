@@ -1311,6 +1311,8 @@ class Totals:
     dram_words: int
     energy_j: float
     utilization: float
+    energy_by_component_j: dict[str, float] = field(default_factory=dict)
+    area_mm2: float | None = None
 
 
 def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
@@ -1397,6 +1399,8 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
     e = _energy(
         spec, macs, sram_words, dram_words + int(vector_words.sum()), int(arrays.vec_flops.sum()) + arrays.softmax_flops
     )
+    if not arrays.vec_flops.size and not arrays.softmax_flops:
+        e.pop("vector")
     total_cycles = array_cycles + vector_cycles_total
     return Totals(
         cycles=total_cycles,
@@ -1409,7 +1413,14 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
         dram_words=dram_words,
         energy_j=math.fsum(e.values()),
         utilization=macs / (array_cycles * R * C) if array_cycles else 0.0,
+        energy_by_component_j=e,
+        area_mm2=spec.area_mm2,
     )
+
+
+def simulate_graph_totals(spec: Spec, graph: WorkloadGraph) -> Totals:
+    """`simulate_totals` on a graph (the registry's hook): its arrays are cached per graph."""
+    return simulate_totals(spec, graph_arrays(graph))
 
 
 __all__ = [
@@ -1434,6 +1445,7 @@ __all__ = [
     "native_layer",
     "scalesim_layer",
     "simulate",
+    "simulate_graph_totals",
     "simulate_op",
     "simulate_totals",
     "spatial_temporal",

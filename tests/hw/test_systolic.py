@@ -229,6 +229,12 @@ def test_simulate_totals_equals_summed_simulate(model: str) -> None:
     assert tot.cycles == full.cycles
     assert tot.energy_j == pytest.approx(full.energy_j, rel=1e-12)
     assert tot.macs == sum(o.op.macs for o in full.ops if o.op.is_gemm_like) + 2 * 2 * 16 * 16 * 64
+    comps = full.energy_by_component_j()
+    assert tot.energy_by_component_j.keys() == comps.keys()
+    for k, v in comps.items():
+        assert tot.energy_by_component_j[k] == pytest.approx(v, rel=1e-12), k
+    hook = load_arch(Path(__file__).parents[2] / "models" / f"{model}.yaml").model.simulate_totals
+    assert hook is not None and hook(spec, g).cycles == full.cycles
 
 
 def test_simulate_totals_slow_path_layers_match() -> None:
