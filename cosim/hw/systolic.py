@@ -121,7 +121,9 @@ class Spec:
     """A systolic array with three double-buffered SRAMs and a DRAM interface.
 
     SRAM sizes are in KiB as in SCALE-Sim's ``*SramSzkB`` keys (1 kB = 1024 bytes there).
-    Words are ``word_bytes`` wide (SCALE-Sim: always 1).  DRAM bandwidth is in words per
+    Words are ``word_bytes`` wide (SCALE-Sim: always 1); every operand element of a GEMM-like
+    op is one word whatever the op's bit widths (set ``word_bytes: 2`` for an fp16 datapath),
+    while vector ops move their own ``bytes_read + bytes_written``.  DRAM bandwidth is in words per
     cycle; in USER mode SCALE-Sim reads ifmap/filter through its ``[layout]`` bank bandwidths
     and drains the ofmap at ``Bandwidth``: the ``*_dram_words_per_cycle`` overrides carry those
     (0 = use ``dram_words_per_cycle``).
