@@ -5,7 +5,9 @@ Accepted files, by suffix:
 
 * ``.yaml``/``.yml``: a `WorkloadSpec`; the model is built and traced with torch.export.
 * ``.json``: a graph written by ``cosim trace -o``.
-* ``.csv``: the op-list format of DESIGN.md (hand-written workloads).
+* ``.csv``: the op-list format of DESIGN.md (hand-written workloads), recognised by its
+  ``name`` and ``kind`` columns; otherwise a SCALE-Sim topology CSV (conv or GEMM format, see
+  `cosim.scalesim`).
 """
 
 from __future__ import annotations
@@ -291,10 +293,31 @@ def _op_from_row(row: dict[str, str], where: str) -> Any:
         act_bits=act,
         dtype=dtype,
         phase=phase,
+        M=M * _cell_int(row, "batch", where, 1),
+        N=N,
     )
 
 
 # --------------------------------------------------------------------------- dispatcher
+
+
+def _load_csv(p: Path) -> WorkloadGraph:
+    """Op-list CSVs have ``name`` and ``kind`` columns; anything else may be a SCALE-Sim topology."""
+    if not p.is_file():
+        raise SpecError(f"{p}: no such file")
+    with p.open(newline="") as fh:
+        first = next((ln for ln in fh if ln.strip()), "")
+    if {"name", "kind"} <= {c.strip() for c in first.split(",")}:
+        return load_op_csv(p)
+    from cosim import scalesim
+
+    if scalesim.topology_format(p) is not None:
+        return scalesim.load_topology(p)
+    raise SpecError(
+        f"{p}: CSV header is neither an op list ('{','.join(CSV_COLUMNS)}') nor a SCALE-Sim topology "
+        "('Layer, M, N, K' or 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+        "Num Filter, Strides')"
+    )
 
 
 def load_workload(path: str | Path) -> WorkloadGraph:
@@ -303,9 +326,9 @@ def load_workload(path: str | Path) -> WorkloadGraph:
     if p.suffix in (".yaml", ".yml"):
         from cosim.trace import trace_workload  # torch import is slow; only when tracing
 
-        return trace_workload(load_workload_spec(p))
+        return trace_workload(load_workload_spec(p), base_dir=p.parent)
     if p.suffix == ".json":
         return WorkloadGraph.load(p)
     if p.suffix == ".csv":
-        return load_op_csv(p)
+        return _load_csv(p)
     raise SpecError(f"{p}: unknown workload file type {p.suffix!r} (allowed: .yaml, .json, .csv)")

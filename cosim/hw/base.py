@@ -151,6 +151,13 @@ class HardwareModel:
 
     ``load_foreign`` optionally reads a non-YAML architecture file (e.g. SCALE-Sim's
     ``.cfg``) into ``spec_type``; ``foreign_suffixes`` says which file suffixes it takes.
+
+    ``simulate_totals`` optionally gives whole-workload totals without per-op records, for
+    design sweeps that evaluate thousands of architectures on one graph (cosim.dse uses it
+    when present and `simulate` otherwise).  It returns an object with attributes ``cycles``,
+    ``seconds``, ``energy_j`` and, where the model knows them, ``area_mm2`` and
+    ``energy_by_component_j``; each must equal the same quantity of ``simulate(spec, graph)``.
+    It may cache per-graph preprocessing keyed on the graph object.
     """
 
     name: str
@@ -159,3 +166,4 @@ class HardwareModel:
     summary: str
     load_foreign: Callable[[Any], Any] | None = None
     foreign_suffixes: tuple[str, ...] = ()
+    simulate_totals: Callable[[Any, WorkloadGraph], Any] | None = None
