@@ -25,7 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cosim import golden
-from cosim.hw.systolic_rtl import Dataflow, PeKind, RtlConfig
+from cosim.hw.systolic import Dataflow
+from cosim.hw.systolic_rtl import PeKind, RtlConfig
 from cosim.synth import SynthReport, synthesize
 
 # Paper's area-efficiency gains of its optimised TPEs over the MAC-based ones (HPCA'25 abstract;

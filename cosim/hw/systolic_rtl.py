@@ -3,13 +3,15 @@
 `RtlConfig` names one build of ``rtl/systolic_os`` or ``rtl/systolic_ws``: array shape, dataflow,
 PE kind and operand width; it derives the accumulator width (`cosim.golden.acc_width`), lists the
 HDL parameters for `cosim.rtl.run_bench`, and predicts the cycles a GEMM takes from ``start`` to
-``done``: SCALE-Sim's count for the same array and dataflow plus a fixed handshake overhead.
+``done``: the systolic model's count for the same array and dataflow
+(`cosim.hw.systolic.gemm_cycles`, native convention) plus a fixed handshake overhead.
 
 Assumptions (each checked cycle-exactly by the cocotb benches in ``tests/rtl/systolic_*``):
 
 * Folds run back to back with SCALE-Sim's per-fold lengths (OS: R + C + K - 2, WS: 2R + C + M - 2;
-  ``/work/shared/references/scalesim.md``); SCALE-Sim reports the last 0-based cycle index, i.e.
-  folds * per-fold - 1 (its open issue #125).
+  ``/work/shared/references/scalesim.md``).  The native count is folds x per-fold; SCALE-Sim
+  reports one less (the last 0-based cycle index, its open issue #125), so RTL cycles are also
+  SCALE-Sim's count + `HANDSHAKE_CYCLES` + 1.
 * The RTL counts from the rising edge that samples ``start`` to the rising edge that raises
   ``done``, after the last result is registered.  `HANDSHAKE_CYCLES` is the difference.
 * Operands come from a synchronous SRAM port with no stalls (SCALE-Sim's default bandwidth mode).
@@ -17,7 +19,6 @@ Assumptions (each checked cycle-exactly by the cocotb benches in ``tests/rtl/sys
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -25,13 +26,7 @@ import numpy as np
 
 from cosim import golden
 from cosim.errors import SpecError
-
-
-class Dataflow(StrEnum):
-    """Systolic dataflows built in RTL (SCALE-Sim's names)."""
-
-    OS = "os"  # output stationary: M on rows, N on columns, K temporal
-    WS = "ws"  # weight stationary: K on rows, N on columns, M temporal
+from cosim.hw.systolic import Dataflow, gemm_cycles
 
 
 class PeKind(StrEnum):
@@ -41,32 +36,17 @@ class PeKind(StrEnum):
     OPT1 = "opt1"  # carry-save accumulation, one final add per output column
 
 
-# Cycles the RTL adds to SCALE-Sim's count, per dataflow (measured start-edge to done-edge):
-#   +1 for SCALE-Sim's "last cycle index" convention (its total is one less than the cycles elapsed),
-#   OS: +2 output registers (one after the column's one-hot select of the finished PE, one after
+# Cycles the RTL adds to the systolic model's native count (`gemm_cycles(..., convention="native")`,
+# folds x cycles per fold), measured from the edge sampling `start` to the edge raising `done`:
+#   OS: 2 output registers (one after each column's one-hot select of the finished PE, one after
 #       the column adder that does OPT1's final add), rtl/systolic_os/systolic_os.sv;
-#   WS: +1 output register after the column adder below the bottom PE, rtl/systolic_ws/systolic_ws.sv.
-HANDSHAKE_CYCLES: dict[Dataflow, int] = {Dataflow.OS: 3, Dataflow.WS: 2}
+#   WS: 1 output register after the column adder below the bottom PE, rtl/systolic_ws/systolic_ws.sv.
+# SCALE-Sim's own count is one less than the native one (it reports the last cycle index).
+HANDSHAKE_CYCLES: dict[Dataflow, int] = {Dataflow.OS: 2, Dataflow.WS: 1}
 
 # OPT3 PE (rtl/opt3_pe): one cycle after the last partial product for the one final add.
 OPT3_HANDSHAKE_CYCLES = 1
-
-
-def scalesim_gemm_cycles(rows: int, cols: int, dataflow: Dataflow | str, m: int, n: int, k: int) -> int:
-    """SCALE-Sim 3.0.0's total cycles for one GEMM on a rows x cols array (no stalls).
-
-    This is the same closed form as ``cosim.hw.systolic.gemm_cycles`` (scalesim.md, "Cycles"):
-    folds x per-fold cycles - 1, with OS folds ceil(M/R) * ceil(N/C) of R + C + K - 2 cycles and
-    WS folds ceil(K/R) * ceil(N/C) of 2R + C + M - 2 cycles.  It must always equal that function.
-    """
-    df = Dataflow(dataflow)
-    if df is Dataflow.OS:
-        folds = math.ceil(m / rows) * math.ceil(n / cols)
-        per_fold = rows + cols + k - 2
-    else:
-        folds = math.ceil(k / rows) * math.ceil(n / cols)
-        per_fold = 2 * rows + cols + m - 2
-    return folds * per_fold - 1
+RTL_DATAFLOWS = (Dataflow.OS, Dataflow.WS)
 
 
 @dataclass(frozen=True)
@@ -97,6 +77,9 @@ class RtlConfig:
         if self.w_bits < 2:
             raise SpecError(f"RtlConfig.w_bits: radix-4 PEs need >= 2 bits, got {self.w_bits}")
         object.__setattr__(self, "dataflow", Dataflow(self.dataflow))
+        if self.dataflow not in RTL_DATAFLOWS:
+            built = ", ".join(d.value for d in RTL_DATAFLOWS)
+            raise SpecError(f"RtlConfig.dataflow: {self.dataflow.value!r} has no RTL (built: {built})")
         object.__setattr__(self, "pe", PeKind(self.pe))
 
     @property
@@ -118,7 +101,7 @@ class RtlConfig:
 
     @property
     def handshake_cycles(self) -> int:
-        """Fixed cycles the RTL adds to SCALE-Sim's count (see `HANDSHAKE_CYCLES`)."""
+        """Fixed cycles the RTL adds to the model's native count (see `HANDSHAKE_CYCLES`)."""
         return HANDSHAKE_CYCLES[self.dataflow]
 
     def hdl_parameters(self) -> dict[str, int]:
@@ -140,8 +123,8 @@ class RtlConfig:
             raise SpecError(f"{self.toplevel}: K={k} exceeds k_max={self.k_max} (the accumulator width)")
 
     def model_cycles(self, m: int, n: int, k: int) -> int:
-        """The systolic model's cycle count for this tile (SCALE-Sim convention)."""
-        return scalesim_gemm_cycles(self.rows, self.cols, self.dataflow, m, n, k)
+        """The systolic model's native cycle count for this GEMM (`cosim.hw.systolic.gemm_cycles`)."""
+        return gemm_cycles(self.rows, self.cols, self.dataflow, m, n, k, convention="native")
 
     def predicted_cycles(self, m: int, n: int, k: int) -> int:
         """Cycles from ``start`` to ``done`` the RTL must take: model cycles + handshake."""

@@ -15,7 +15,8 @@
 //
 // Timing (checked by tests/rtl/systolic_os against cosim.hw.systolic_rtl): from the rising edge that
 // samples `start` to the one that raises `done` (a one-cycle pulse, after the last result) there are
-// folds * (ROWS + COLS + K - 2) + 2 cycles = SCALE-Sim's count (which is that product minus 1) + 3.
+// folds * (ROWS + COLS + K - 2) + 2 cycles: the systolic model's native count + 2 (the two output
+// registers), or SCALE-Sim's count (that product minus 1) + 3.
 module systolic_os #(
     parameter integer ROWS  = 4,                    // PE rows (output rows per fold)
     parameter integer COLS  = 4,                    // PE columns (output columns per fold)

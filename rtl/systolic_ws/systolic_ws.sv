@@ -15,7 +15,8 @@
 //
 // Timing (checked by tests/rtl/systolic_ws against cosim.hw.systolic_rtl): from the rising edge
 // that samples `start` to the one raising `done` there are folds * (2*ROWS + COLS + M - 2) + 1
-// cycles = SCALE-Sim's count (that product minus 1) + 2.
+// cycles: the systolic model's native count + 1 (the output register), or SCALE-Sim's count (that
+// product minus 1) + 2.
 module systolic_ws #(
     parameter integer ROWS  = 4,                    // PE rows (reduction depth per fold)
     parameter integer COLS  = 4,                    // PE columns (output columns per fold)

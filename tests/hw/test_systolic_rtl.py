@@ -3,23 +3,25 @@
 import pytest
 
 from cosim.errors import SpecError
-from cosim.hw.systolic_rtl import (
-    HANDSHAKE_CYCLES,
-    Dataflow,
-    PeKind,
-    RtlConfig,
-    opt3_predicted_cycles,
-    scalesim_gemm_cycles,
-)
+from cosim.hw.systolic import Dataflow, gemm_cycles
+from cosim.hw.systolic_rtl import HANDSHAKE_CYCLES, PeKind, RtlConfig, opt3_predicted_cycles
 
 
-def test_scalesim_cycles_by_hand():
-    # OS: one fold of R + C + K - 2 = 4 + 4 + 1 - 2 = 7 cycles, minus SCALE-Sim's 1.
-    assert scalesim_gemm_cycles(4, 4, Dataflow.OS, 4, 4, 1) == 6
-    # OS 8x8, M=17, N=9, K=7: ceil(17/8) * ceil(9/8) = 6 folds of 8 + 8 + 7 - 2 = 21 -> 125.
-    assert scalesim_gemm_cycles(8, 8, "os", 17, 9, 7) == 6 * 21 - 1
-    # WS 8x8, M=10, N=9, K=17: ceil(17/8) * ceil(9/8) = 6 folds of 2*8 + 8 + 10 - 2 = 32 -> 191.
-    assert scalesim_gemm_cycles(8, 8, Dataflow.WS, 10, 9, 17) == 191
+def test_rtl_prediction_by_hand():
+    # OS 4x4, 4x4x1: one fold of R + C + K - 2 = 7 cycles, plus 2 output registers.
+    assert RtlConfig(4, 4, Dataflow.OS).predicted_cycles(4, 4, 1) == 7 + 2
+    # OS 8x8, M=17, N=9, K=7: ceil(17/8) * ceil(9/8) = 6 folds of 8 + 8 + 7 - 2 = 21 cycles.
+    assert RtlConfig(8, 8, Dataflow.OS).model_cycles(17, 9, 7) == 6 * 21
+    # WS 8x8, M=10, N=9, K=17: ceil(17/8) * ceil(9/8) = 6 folds of 2*8 + 8 + 10 - 2 = 32, plus 1.
+    assert RtlConfig(8, 8, Dataflow.WS).predicted_cycles(10, 9, 17) == 6 * 32 + 1
+
+
+def test_rtl_cycles_relative_to_scalesim_count():
+    """SCALE-Sim reports one cycle less than the native count: RTL = SCALE-Sim + handshake + 1."""
+    for df in (Dataflow.OS, Dataflow.WS):
+        cfg = RtlConfig(16, 16, df)
+        scalesim = gemm_cycles(16, 16, df, 33, 15, 64, convention="scalesim")
+        assert cfg.predicted_cycles(33, 15, 64) == scalesim + 1 + HANDSHAKE_CYCLES[df]
 
 
 def test_accumulator_widths_are_derived():
@@ -43,11 +45,8 @@ def test_hdl_parameters_name_every_knob():
 
 def test_predicted_cycles_add_the_handshake():
     cfg = RtlConfig(16, 16, Dataflow.WS)
-    assert (
-        cfg.predicted_cycles(33, 15, 64)
-        == scalesim_gemm_cycles(16, 16, "ws", 33, 15, 64) + HANDSHAKE_CYCLES[Dataflow.WS]
-    )
-    assert RtlConfig(4, 4, "os").handshake_cycles == 3
+    assert cfg.predicted_cycles(33, 15, 64) == gemm_cycles(16, 16, "ws", 33, 15, 64, convention="native") + 1
+    assert RtlConfig(4, 4, "os").handshake_cycles == 2
 
 
 def test_fold_order_matches_the_rtl():
@@ -62,7 +61,7 @@ def test_bad_tiles_and_configs_raise():
         RtlConfig(4, 4, Dataflow.WS).predicted_cycles(0, 4, 4)
     with pytest.raises(SpecError, match="rows: must be >= 1"):
         RtlConfig(0, 4, Dataflow.WS)
-    with pytest.raises(ValueError):
+    with pytest.raises(SpecError, match="'is' has no RTL"):
         RtlConfig(4, 4, "is")
 
 

@@ -19,7 +19,8 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from cosim import golden
-from cosim.hw.systolic_rtl import Dataflow, PeKind, RtlConfig
+from cosim.hw.systolic import Dataflow
+from cosim.hw.systolic_rtl import PeKind, RtlConfig
 from cosim.rtl import bench_params
 from tests.rtl.benchlib import pack, record, rng_for, start, unpack_some
 

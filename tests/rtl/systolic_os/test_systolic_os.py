@@ -6,7 +6,8 @@ Each array is built once and runs every tile through its start/done handshake (M
 
 import pytest
 
-from cosim.hw.systolic_rtl import Dataflow, PeKind, RtlConfig
+from cosim.hw.systolic import Dataflow
+from cosim.hw.systolic_rtl import PeKind, RtlConfig
 from cosim.rtl import rtl_sources, run_bench
 from tests.rtl.benchlib import record_env
 from tests.rtl.systolic_bench import cosim_tiles, directed_corners, random_gemms
