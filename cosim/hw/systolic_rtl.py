@@ -74,6 +74,9 @@ class RtlConfig:
         for key in ("rows", "cols", "w_bits", "k_max", "dim_bits"):
             if getattr(self, key) < 1:
                 raise SpecError(f"RtlConfig.{key}: must be >= 1, got {getattr(self, key)}")
+        if self.rows + self.cols < 3:
+            # The RTL's control registers its "last fold" flags, which needs folds of >= 2 cycles.
+            raise SpecError(f"RtlConfig: rows + cols must be >= 3, got {self.rows} x {self.cols}")
         if self.w_bits < 2:
             raise SpecError(f"RtlConfig.w_bits: radix-4 PEs need >= 2 bits, got {self.w_bits}")
         object.__setattr__(self, "dataflow", Dataflow(self.dataflow))

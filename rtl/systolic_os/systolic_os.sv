@@ -45,22 +45,34 @@ module systolic_os #(
 );
     localparam integer CNT_W = $clog2(ROWS + COLS + K_MAX + 1);
 
-    // ------------------------------------------------------------------ control
-    reg             running;
-    reg [DIM_W-1:0] mm, nn, kk, m0, n0;
-    reg [CNT_W-1:0] cnt, t_len;
-    reg             fin0, fin1;
-    wire last_fold = (n0 + COLS >= nn) && (m0 + ROWS >= mm);
 
-    assign rd_en = running && (cnt < kk);
+    // ------------------------------------------------------------------ control
+    // Kept off the critical path: fold-end and read-end are equality tests against registers set
+    // at start, and "last fold" flags and next-fold counters are registered a cycle after the fold
+    // counters change (a fold lasts ROWS + COLS + K - 2 >= 2 cycles; ROWS + COLS >= 3 is required).
+    reg             running, rd_on;
+    reg [DIM_W-1:0] nn, m0, n0, m_rem, n_rem, k_last;
+    reg [CNT_W-1:0] cnt, t_last;
+    reg             m_last, n_last;        // this is the last row / column fold
+    reg [DIM_W-1:0] m0_nx, n0_nx, m_rem_nx, n_rem_nx;  // the next fold's counters, precomputed
+    reg             fin0, fin1;
+
+    assign rd_en = rd_on;
     assign rd_k  = cnt;
     assign rd_m0 = m0;
     assign rd_n0 = n0;
     assign busy  = running | fin0 | fin1;
 
     always @(posedge clk) begin
+        m_last   <= (m_rem <= ROWS);
+        n_last   <= (n_rem <= COLS);
+        m0_nx    <= m0 + ROWS;
+        n0_nx    <= n0 + COLS;
+        m_rem_nx <= m_rem - ROWS;
+        n_rem_nx <= n_rem - COLS;
         if (rst) begin
             running <= 1'b0;
+            rd_on   <= 1'b0;
             fin0    <= 1'b0;
             fin1    <= 1'b0;
             done    <= 1'b0;
@@ -70,24 +82,33 @@ module systolic_os #(
             done <= fin1;
             if (!busy && start) begin
                 running <= 1'b1;
-                mm <= m_len;
-                nn <= n_len;
-                kk <= k_len;
-                m0 <= 0;
-                n0 <= 0;
-                cnt <= 0;
-                t_len <= ROWS + COLS + k_len - 2;
+                rd_on   <= 1'b1;
+                nn      <= n_len;
+                m_rem   <= m_len;
+                n_rem   <= n_len;
+                k_last  <= k_len - 1'b1;
+                m0      <= 0;
+                n0      <= 0;
+                cnt     <= 0;
+                t_last  <= ROWS + COLS + k_len - 3;
             end else if (running) begin
-                if (cnt == t_len - 1) begin
+                if (cnt == k_last) rd_on <= 1'b0;
+                if (cnt == t_last) begin
                     cnt <= 0;
-                    if (last_fold) begin
+                    if (m_last && n_last) begin
                         running <= 1'b0;
-                        fin0 <= 1'b1;
-                    end else if (n0 + COLS >= nn) begin
-                        n0 <= 0;
-                        m0 <= m0 + ROWS;
+                        fin0    <= 1'b1;
                     end else begin
-                        n0 <= n0 + COLS;
+                        rd_on <= 1'b1;
+                        if (n_last) begin
+                            n0    <= 0;
+                            n_rem <= nn;
+                            m0    <= m0_nx;
+                            m_rem <= m_rem_nx;
+                        end else begin
+                            n0    <= n0_nx;
+                            n_rem <= n_rem_nx;
+                        end
                     end
                 end else begin
                     cnt <= cnt + 1'b1;
@@ -97,9 +118,9 @@ module systolic_os #(
     end
 
     // Flags travelling with the operands of step rd_k.
-    wire f_vld   = rd_en;
+    wire f_vld   = rd_on;
     wire f_first = (cnt == 0);
-    wire f_last  = (cnt == kk - 1);
+    wire f_last  = (cnt == k_last);
 
     // ------------------------------------------------------------------ input skew
     // Row i's activations (and flags) are delayed i cycles, column j's weights j cycles.

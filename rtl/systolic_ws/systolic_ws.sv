@@ -46,52 +46,85 @@ module systolic_ws #(
     localparam integer CNT_W = DIM_W + $clog2(2*ROWS + COLS + 1);
 
     // ------------------------------------------------------------------ control
-    reg             running;
-    reg [DIM_W-1:0] mm, nn, kk, k0, n0;
-    reg [CNT_W-1:0] cnt, t_len;
+    // Kept off the critical path: phases are registered flags, fold end an equality test against a
+    // register set at start, and "last fold" decisions and next-fold counters are registered a cycle after the
+    // fold counters change (a fold lasts 2*ROWS + COLS + M - 2 >= 2 cycles; ROWS + COLS >= 3 is required).
+    reg             running, loading, streaming;
+    reg [DIM_W-1:0] kk, k0, n0, k_rem, n_rem, k_idx, m_idx, m_last_idx;
+    reg [CNT_W-1:0] cnt, t_last;
+    reg             k_last, n_last;        // this is the last K block / column fold
+    reg [DIM_W-1:0] k0_nx, n0_nx, k_rem_nx, n_rem_nx;  // the next fold's counters, precomputed
     reg             fin0;
-    wire last_fold = (k0 + ROWS >= kk) && (n0 + COLS >= nn);
-    wire loading   = running && (cnt < ROWS);
-    wire streaming = running && (cnt >= ROWS) && (cnt < ROWS + mm);
 
     assign w_rd_en = loading;
     assign a_rd_en = streaming;
-    assign rd_k    = loading ? k0 + cnt : k0;
+    assign rd_k    = loading ? k_idx : k0;
     assign rd_n0   = n0;
-    assign rd_m    = cnt - ROWS;
+    assign rd_m    = m_idx;
     assign busy    = running | fin0;
 
     always @(posedge clk) begin
+        k_last   <= (k_rem <= ROWS);
+        n_last   <= (n_rem <= COLS);
+        k0_nx    <= k0 + ROWS;
+        n0_nx    <= n0 + COLS;
+        k_rem_nx <= k_rem - ROWS;
+        n_rem_nx <= n_rem - COLS;
         if (rst) begin
-            running <= 1'b0;
-            fin0    <= 1'b0;
-            done    <= 1'b0;
+            running   <= 1'b0;
+            loading   <= 1'b0;
+            streaming <= 1'b0;
+            fin0      <= 1'b0;
+            done      <= 1'b0;
         end else begin
             fin0 <= 1'b0;
             done <= fin0;
             if (!busy && start) begin
-                running <= 1'b1;
-                mm <= m_len;
-                nn <= n_len;
-                kk <= k_len;
-                k0 <= 0;
-                n0 <= 0;
-                cnt <= 0;
-                t_len <= 2*ROWS + COLS + m_len - 2;
+                running    <= 1'b1;
+                loading    <= 1'b1;
+                kk         <= k_len;
+                k_rem      <= k_len;
+                n_rem      <= n_len;
+                k0         <= 0;
+                n0         <= 0;
+                k_idx      <= 0;
+                m_idx      <= 0;
+                m_last_idx <= m_len - 1'b1;
+                cnt        <= 0;
+                t_last     <= 2*ROWS + COLS + m_len - 3;
             end else if (running) begin
-                if (cnt == t_len - 1) begin
-                    cnt <= 0;
-                    if (last_fold) begin
-                        running <= 1'b0;
-                        fin0 <= 1'b1;
-                    end else if (k0 + ROWS >= kk) begin
-                        k0 <= 0;
-                        n0 <= n0 + COLS;
-                    end else begin
-                        k0 <= k0 + ROWS;
+                cnt <= cnt + 1'b1;
+                if (loading) begin                      // row cnt of the weights is being written
+                    k_idx <= k_idx + 1'b1;
+                    if (cnt == ROWS - 1) begin
+                        loading   <= 1'b0;
+                        streaming <= 1'b1;
                     end
-                end else begin
-                    cnt <= cnt + 1'b1;
+                end
+                if (streaming) begin                    // activation row m_idx is being read
+                    m_idx <= m_idx + 1'b1;
+                    if (m_idx == m_last_idx) streaming <= 1'b0;
+                end
+                if (cnt == t_last) begin                // fold done: next fold, or finish
+                    cnt   <= 0;
+                    m_idx <= 0;
+                    if (k_last && n_last) begin
+                        running <= 1'b0;
+                        fin0    <= 1'b1;
+                    end else begin
+                        loading <= 1'b1;
+                        if (k_last) begin
+                            k0    <= 0;
+                            k_idx <= 0;
+                            k_rem <= kk;
+                            n0    <= n0_nx;
+                            n_rem <= n_rem_nx;
+                        end else begin
+                            k0    <= k0_nx;
+                            k_idx <= k0_nx;
+                            k_rem <= k_rem_nx;
+                        end
+                    end
                 end
             end
         end
