@@ -39,22 +39,25 @@ PE_K_MAX = 1 << 16
 
 NOTES = """\
 How these numbers differ from the paper's, and why:
-* Area is a transistor count of a unit-gate CMOS mapping (yosys `abc -g cmos`, static-CMOS counts per
-  gate, 16-transistor flip-flops), not um^2 of a sized 28 nm standard-cell layout; no wires, no
-  drive-strength upsizing.  Depth is gates on the longest path, not ns: XOR and NAND count alike.
-* The paper's gains come largely from clock frequency: every design is synthesised at its best met
-  period, and timing-driven sizing makes a long carry-propagate path cost area as well as delay
-  (the MAC PE grows 1.93x from 1.0 to 1.5 GHz, OPT1 only 1.14x).  Our depth-as-clock proxy keeps
-  the first effect and loses the second, so OPT1's gain is smaller here.
-* Yosys already merges `acc + a*b` into one carry-save tree with a single Brent-Kung adder, which is
-  part of what OPT1 does by hand; its multipliers use plain AND-array partial products, while our
-  OPT1/OPT2/OPT3 use radix-4 Booth/EN-T digits (half the partial products, plus encoders).
-* OPT1 keeps the one final add of each output in the unit (a pipeline stage after the PE, or one
-  adder per array column): the paper moves it to a shared vector unit.  With it, our OPT1 critical
-  path is that adder, not the carry-save loop.
-* The adder-tree baseline keeps each multiplier's product as a separate node (discrete multipliers
-  into an adder tree); OPT2 shares one activation encoder across the NCOL columns, as the paper's
-  K x N tree does.
+* Area is a transistor count of a unit-gate static-CMOS mapping (yosys 0.23 + ABC onto NAND, NOR,
+  AOI, OAI, XOR, MUX gates; 16-transistor flip-flops), not um^2 of a sized 28 nm layout: no wires, no
+  drive-strength upsizing.  Depth is gates on the longest path after ABC's delay-oriented mapping with
+  every gate one unit of delay, and the clock is taken as 1/depth.
+* The paper synthesises each design at its best met period with timing-driven sizing (SMIC 28 nm, DC +
+  Innovus), so a long carry-propagate path costs area as well as delay (its MAC PE grows 1.93x in area
+  from 1.0 to 1.5 GHz, OPT1 1.14x).  Here area does not depend on the clock: OPT1's shorter path shows
+  up only as a higher clock.  Its area trades twice the accumulator flip-flops (the carry-save pair)
+  against half the partial products (radix-4 Booth instead of yosys's AND array).
+* Our arrays are small (--rows/--cols, default 8x8) and include control, input skew and the output path
+  (for OPT1 one final adder per column, off the critical path); the paper's figure is for 16x16 arrays.
+* Yosys maps the MAC PE's `acc + a*b` into one carry-save tree of AND-array partial products and one
+  Brent-Kung adder, already part of what OPT1 does by hand; OPT1, OPT2 and OPT3 use radix-4 digits.
+* The trees here are single-cycle; the paper's are pipelined, with the activation encoder in its own
+  stage.  Unpipelined, OPT2's path runs through the encoder, a same-weight tree, a narrow adder and the
+  final adder, deeper than the baseline's multiplier and adder tree: OPT2 wins on area, loses on depth
+  (less with modified Booth, whose encoder is shorter than EN-T's sign-magnitude conversion).
+* OPT3 adds one non-zero digit per cycle: its MACs per cycle are 1 / E[max(1, nnz)], from
+  cosim.golden for uniform INT8 and for rounded normal(0, 30) activations (the paper's statistics).
 * 3D-Cube and 2D-Matrix TPEs are not built in RTL here (null in --json).
 """
 
@@ -76,14 +79,21 @@ def variants(rows: int, cols: int) -> list[Variant]:
     ws_opt = RtlConfig(rows, cols, Dataflow.WS, PeKind.OPT1)
     pe = {"W": W, "K_MAX": PE_K_MAX, "ACC_W": golden.acc_width(W, PE_K_MAX)}
     tree = {"W": W, "KP": 16, "NCOL": 4, "KT_MAX": 16, "ACC_W": golden.acc_width(W, 16 * 16)}
-    # OPT3 consumes one operand per max(1, nnz) cycles: its MACs/cycle for uniform INT8 operands.
+    # OPT3 consumes one operand per max(1, nnz) cycles: its MACs/cycle for uniform INT8 operands and
+    # for rounded normal(0, 30) activations (the paper's sigma range is 10..50; lut-sail-tpe.md §3.2).
     uniform = np.arange(-128, 128)
     opt3_mpc = 1.0 / float(golden.opt3_operand_cycles(uniform, W, golden.Radix4.ENT).mean())
+    normal = np.clip(np.rint(np.random.default_rng(0).normal(0, 30, 100_000)), -128, 127).astype(np.int64)
+    opt3_mpc_normal = 1.0 / float(golden.opt3_operand_cycles(normal, W, golden.Radix4.ENT).mean())
     return [
         Variant("pe", "MAC PE (INT8 x INT8 + INT32)", "mac_pe", pe, 1.0, True),
         Variant("pe", "OPT1 PE (carry-save acc + final add)", "opt1_pe", pe, 1.0, False),
         Variant("pe_opt3", "MAC PE (INT8 x INT8 + INT32)", "mac_pe", pe, 1.0, True),
-        Variant("pe_opt3", "OPT3 PE (EN-T, zero digits skipped)", "opt3_pe", {**pe, "ENC": 1}, opt3_mpc, False),
+        Variant("pe_opt3", "OPT3 PE, uniform INT8 activations", "opt3_pe", {**pe, "ENC": 1}, opt3_mpc, False),
+        Variant("pe_opt3_normal", "MAC PE (INT8 x INT8 + INT32)", "mac_pe", pe, 1.0, True),
+        Variant(
+            "pe_opt3_normal", "OPT3 PE, normal(0, 30) activations", "opt3_pe", {**pe, "ENC": 1}, opt3_mpc_normal, False
+        ),
         Variant("systolic", f"OS {rows}x{cols} MAC array", "systolic_os", os_mac.hdl_parameters(), rows * cols, True),
         Variant("systolic", f"OS {rows}x{cols} OPT1 array", "systolic_os", os_opt.hdl_parameters(), rows * cols, False),
         Variant(
@@ -94,6 +104,8 @@ def variants(rows: int, cols: int) -> list[Variant]:
         ),
         Variant("adder_tree", "Mul-adder tree K16 x N4", "dot_tree", tree, 64, True),
         Variant("adder_tree", "OPT2 tree K16 x N4 (EN-T)", "opt2_tree", {**tree, "ENC": 1}, 64, False),
+        Variant("adder_tree_mbe", "Mul-adder tree K16 x N4", "dot_tree", tree, 64, True),
+        Variant("adder_tree_mbe", "OPT2 tree K16 x N4 (modified Booth)", "opt2_tree", {**tree, "ENC": 0}, 64, False),
     ]
 
 
@@ -153,7 +165,9 @@ def main(argv: list[str] | None = None) -> int:
         "area_eff_2d_matrix": None,
         "area_eff_systolic_ws": summary.get("area_eff_systolic_ws"),
         "area_eff_pe_opt1": summary.get("area_eff_pe"),
+        "area_eff_adder_tree_mbe": summary.get("area_eff_adder_tree_mbe"),
         "area_eff_pe_opt3_uniform_int8": summary.get("area_eff_pe_opt3"),
+        "area_eff_pe_opt3_normal30": summary.get("area_eff_pe_opt3_normal"),
         "paper_area_eff": PAPER_AREA_EFF,
         "array": f"{args.rows}x{args.cols}",
         "yosys_version": next(iter(reports.values())).yosys_version,
@@ -165,7 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     hdr += f"{'D ratio':>8s} {'area eff':>9s} {'paper':>6s}"
     print(hdr)
     print("-" * len(hdr))
-    for r in rows:
+    for i, r in enumerate(rows):
+        if i and r["group"] != rows[i - 1]["group"]:
+            print()
         paper = "" if r["paper_area_eff"] is None else f"{r['paper_area_eff']:.2f}x"
         print(
             f"{r['variant']:40s} {r['transistors']:>12,} {r['flip_flops']:>6,} {r['depth']:>6} "
