@@ -43,23 +43,23 @@ def feasible(df: pd.DataFrame, constraints: Sequence[Constraint]) -> np.ndarray:
     ok = df["ok"].fillna(False).to_numpy(dtype=bool)
     if not constraints or df.empty:
         return ok
-    params = [json.loads(p) if isinstance(p, str) else {} for p in df["params"]]
-    metric_cols = [m for m in METRICS if m in df.columns]
-    metric_vals = df[metric_cols].to_dict("records")
+    params = pd.DataFrame([json.loads(p) if isinstance(p, str) else {} for p in df["params"]], index=df.index)
+    cols: dict[str, np.ndarray] = {}
+    for m in METRICS:
+        if m in df.columns:
+            cols[m] = pd.to_numeric(df[m], errors="coerce").to_numpy(dtype=float)
+    present: dict[str, np.ndarray] = {}
+    for c in params.columns:
+        present[c] = params[c].notna().to_numpy()
+        cols[c] = pd.to_numeric(params[c], errors="coerce").to_numpy(dtype=float)
     out = ok.copy()
-    for i, (p, m) in enumerate(zip(params, metric_vals)):
-        if not out[i]:
-            continue
-        vals = {
-            **p,
-            **{k: (None if v is None or (isinstance(v, float) and math.isnan(v)) else v) for k, v in m.items()},
-        }
-        for c in constraints:
-            if not (c.names - METRICS.keys()) <= p.keys():
-                continue  # names parameters of another space
-            if not c.evaluate(vals):
-                out[i] = False
-                break
+    n = len(df)
+    for c in constraints:
+        applies = np.ones(n, dtype=bool)
+        for name in c.names - METRICS.keys():
+            applies &= present.get(name, np.zeros(n, dtype=bool))
+        holds = c.evaluate_arrays(cols, n)
+        out &= ~applies | holds
     return out
 
 
@@ -75,24 +75,33 @@ def aggregate_designs(df: pd.DataFrame, objectives: Sequence[Objective], n_workl
     if df.empty:
         return df.iloc[0:0]
     cols = sorted({o.metric for o in objectives} | {"latency_s", "energy_j", "area_mm2", "throughput_per_s"})
-    rows = []
-    for sh, g in df.groupby("spec_hash", sort=False):
-        if len(g) < n_workloads or not g["feasible"].all():
-            continue
-        r: dict[str, Any] = {
-            "spec_hash": sh,
-            "space": g["space"].iloc[0],
-            "model": g["model"].iloc[0],
-            "params": g["params"].iloc[0],
-            "point_index": int(g["point_index"].min()),
+    work = df[["spec_hash", "feasible", *cols]].copy()
+    for c in cols:
+        v = work[c].to_numpy(dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            work[c] = np.where(v > 0, np.log(v), np.nan)
+    g = work.groupby("spec_hash", sort=False)
+    agg = g[cols].mean()
+    count = g.size()
+    nan_any = g[cols].count().lt(count, axis=0)  # a missing or non-positive value on some workload
+    all_feasible = g["feasible"].all()
+    keep = (count >= n_workloads) & all_feasible
+    first = df.drop_duplicates("spec_hash").set_index("spec_hash")
+    out = pd.DataFrame(
+        {
+            "spec_hash": agg.index,
+            "space": first.loc[agg.index, "space"].to_numpy(),
+            "model": first.loc[agg.index, "model"].to_numpy(),
+            "params": first.loc[agg.index, "params"].to_numpy(),
+            "point_index": df.groupby("spec_hash", sort=False)["point_index"].min().loc[agg.index].to_numpy(),
             "workload": ALL_WORKLOADS,
-            "eval_ids": list(g["eval_id"]),
         }
-        for c in cols:
-            vals = g[c].to_numpy(dtype=float)
-            r[c] = float(np.exp(np.log(vals).mean())) if (vals > 0).all() else math.nan
-        rows.append(r)
-    return pd.DataFrame(rows)
+    )
+    for c in cols:
+        vals = np.exp(agg[c].to_numpy(dtype=float))
+        vals[nan_any[c].to_numpy(dtype=bool)] = math.nan
+        out[c] = vals
+    return out[keep.loc[agg.index].to_numpy()].reset_index(drop=True)
 
 
 def with_feasibility(df: pd.DataFrame, constraints: Sequence[Constraint]) -> pd.DataFrame:

@@ -91,9 +91,13 @@ class LocalExecutor(_Base):
         self.pool: ProcessPoolExecutor | None = None
         if self.workers > 0:
             method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+            mpctx = mp.get_context(method)
+            if method == "forkserver":
+                # the server imports the models once; each worker is then a cheap fork of it
+                mpctx.set_forkserver_preload(["cosim.dse.evaluate"])
             self.pool = ProcessPoolExecutor(
                 max_workers=self.workers,
-                mp_context=mp.get_context(method),
+                mp_context=mpctx,
                 initializer=_init_worker,
                 initargs=(ctx,),
             )

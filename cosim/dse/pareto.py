@@ -6,7 +6,8 @@ front (neither dominates the other).  Rows with a NaN objective are never on the
 
 The algorithm sorts by the objectives lexicographically and keeps a running front: a row
 sorted later can never dominate one sorted earlier, so each row is compared only with the
-current front, O(n * |front| * k).
+current front, O(n * |front| * k); with two objectives it is a single sweep keeping the best
+second objective seen, O(n log n).
 """
 
 from __future__ import annotations
@@ -37,18 +38,35 @@ def pareto_mask(values: np.ndarray | Sequence[Sequence[float]], maximize: Sequen
     if idx.size == 0:
         return mask
     order = idx[np.lexsort(v[idx].T[::-1])]
-    front: list[int] = []
-    front_vals = np.empty((0, k))
+    if k == 1:
+        best = v[order[0], 0]
+        mask[idx[v[idx, 0] == best]] = True
+        return mask
+    if k == 2:
+        # sorted by (x, y): a row is on the front iff its y is below every y seen at a smaller x,
+        # or it repeats the previous front row exactly
+        best_y = np.inf
+        prev: tuple[float, float] | None = None
+        for i in order:
+            x, y = v[i, 0], v[i, 1]
+            if y < best_y:
+                mask[i] = True
+                best_y = y
+                prev = (x, y)
+            elif prev is not None and x == prev[0] and y == prev[1]:
+                mask[i] = True
+        return mask
+    front_vals = np.empty((len(order), k))
+    nf = 0
     for i in order:
         row = v[i]
+        fv = front_vals[:nf]
         # dominated by a front member: <= everywhere and < somewhere
-        le = (front_vals <= row).all(axis=1)
-        lt = (front_vals < row).any(axis=1)
-        if (le & lt).any():
+        if ((fv <= row).all(axis=1) & (fv < row).any(axis=1)).any():
             continue
-        front.append(i)
-        front_vals = np.vstack([front_vals, row])
-    mask[front] = True
+        mask[i] = True
+        front_vals[nf] = row
+        nf += 1
     return mask
 
 

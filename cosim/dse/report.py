@@ -391,7 +391,7 @@ def write_report(store_path: str | Path, out_dir: str | Path, *, progress: bool 
         for wl, f in fr.items():
             if f.empty:
                 continue
-            g = f.drop(columns=[c for c in ("eval_ids",) if c in f.columns]).copy()
+            g = f.copy()
             g.insert(0, "front_of", wl)
             parts.append(pd.concat([g, _params_frame(g)], axis=1))
             files.front_sizes[wl] = len(f)

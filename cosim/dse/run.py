@@ -42,6 +42,8 @@ from cosim.graph import WorkloadGraph
 from cosim.hw import MODELS
 
 DEFAULT_BATCH = 64
+FLUSH_ROWS = 4096  # commit the store after this many buffered rows...
+FLUSH_SECONDS = 1.0  # ...or this long after the last commit
 
 
 @dataclass
@@ -228,6 +230,9 @@ class _Evaluator:
         self.executor, self.batch_size, self.progress, self.summary = executor, batch_size, progress, summary
         self.existing = store.existing_ids()
         self.versions = [model_version(s.model.name) for s in spec.spaces]
+        self._rows: list[tuple[Any, ...]] = []
+        self._ops: list[tuple[Any, ...]] = []
+        self._flushed = time.monotonic()
 
     def run(self, designs: Sequence[Design], tid: int | None) -> None:
         """Evaluate the designs whose rows are missing (each spec hash once)."""
@@ -254,6 +259,7 @@ class _Evaluator:
         if invalid_rows:
             self._insert(invalid_rows, [])
         if not todo:
+            self.flush()
             return
         by_hash = {d.spec_hash: d for d in todo}
         t0 = time.perf_counter()
@@ -262,6 +268,7 @@ class _Evaluator:
             ops = [(by_hash[sh].eval_ids[wi], *o) for sh, wi, orows in res.ops for o in orows]
             self._insert(rows, ops)
             self.progress.advance(tid, len({r[0] for r in res.rows}))
+        self.flush()
         self.summary.eval_seconds += time.perf_counter() - t0
 
     def _tasks(self, todo: Sequence[Design]) -> Iterator[Task]:
@@ -304,10 +311,21 @@ class _Evaluator:
         )
 
     def _insert(self, rows: list[tuple[Any, ...]], ops: list[tuple[Any, ...]]) -> None:
-        self.store.insert(rows, ops)
+        """Buffer rows; commit when the buffer is large or a second has passed (a commit costs
+        ~50 ms of WAL sync, so committing every task would dominate fast sweeps)."""
+        self._rows.extend(rows)
+        self._ops.extend(ops)
         for r in rows:
             self.existing.add(r[0])
         self.summary.rows_evaluated += len(rows)
+        if len(self._rows) + len(self._ops) >= FLUSH_ROWS or time.monotonic() - self._flushed >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._rows or self._ops:
+            self.store.insert(self._rows, self._ops)
+            self._rows, self._ops = [], []
+        self._flushed = time.monotonic()
 
 
 # --------------------------------------------------------------------------- NSGA-II
@@ -392,11 +410,11 @@ def store_front_ops(spec: SweepSpec, store: Store, graphs: Sequence[WorkloadGrap
     df = with_feasibility(df, spec.constraints)
     fr = fronts(df, spec.objectives)
     wanted: list[str] = []
-    for _name, f in fr.items():
-        if "eval_ids" in f.columns:
-            wanted.extend(e for ids in f["eval_ids"] for e in ids)
-        else:
+    for f in fr.values():
+        if "eval_id" in f.columns:
             wanted.extend(f["eval_id"])
+        else:  # the all-workloads front: every row of those designs
+            wanted.extend(df.loc[df["spec_hash"].isin(set(f["spec_hash"])), "eval_id"])
     have = store.existing_op_ids()
     todo = [e for e in dict.fromkeys(wanted) if e not in have]
     if not todo:
@@ -406,6 +424,7 @@ def store_front_ops(spec: SweepSpec, store: Store, graphs: Sequence[WorkloadGrap
     space_by_name = {s.name: s for s in spec.spaces}
     tid = progress.task("per-op results of front designs", len(todo))
     n = 0
+    buf: list[tuple[Any, ...]] = []
     for eid, r in rows.iterrows():
         sp = space_by_name.get(r["space"])
         if sp is None or r["workload"] not in names:
@@ -413,9 +432,10 @@ def store_front_ops(spec: SweepSpec, store: Store, graphs: Sequence[WorkloadGrap
             continue
         s = sp.spec_of_fields(sp.fields_from_plain(json.loads(r["params"])))
         res = MODELS[sp.model.name].simulate(s, graphs[names.index(r["workload"])])
-        store.insert([], [(eid, *o) for o in op_rows(res)])
+        buf.extend((eid, *o) for o in op_rows(res))
         n += 1
         progress.advance(tid)
+    store.insert([], buf)
     return n
 
 

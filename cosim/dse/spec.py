@@ -40,6 +40,8 @@ from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cosim.errors import SpecError
 from cosim.hw import HardwareModel, arch_from_mapping
 from cosim.spec import doc_field, load_mapping, parse, to_plain
@@ -182,6 +184,30 @@ class Constraint:
             return False
         return bool(_CMP[type(body.ops[0])](left, right))
 
+    def evaluate_arrays(self, columns: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+        """Vectorized `evaluate` over rows: `columns` maps names to float arrays (NaN = missing)."""
+
+        def ev(node: ast.AST) -> np.ndarray:
+            name = _dotted(node)
+            if name is not None:
+                return columns.get(name, np.full(n, np.nan))
+            if isinstance(node, ast.Constant):
+                return np.full(n, float(node.value))
+            if isinstance(node, ast.UnaryOp):
+                return -ev(node.operand)
+            assert isinstance(node, ast.BinOp)
+            a, b = ev(node.left), ev(node.right)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = _BIN[type(node.op)](a, b)
+            return np.where(np.isfinite(r) | np.isinf(r), r, np.nan)
+
+        body = self.tree.body
+        assert isinstance(body, ast.Compare)
+        left, right = ev(body.left), ev(body.comparators[0])
+        with np.errstate(invalid="ignore"):
+            res = _CMP[type(body.ops[0])](left, right)
+        return np.asarray(res, dtype=bool) & ~np.isnan(left) & ~np.isnan(right)
+
     def bound(self) -> tuple[str, str, float] | None:
         """(name, op, number) when the constraint is ``name OP number`` or ``number OP name``."""
         body = self.tree.body
@@ -229,7 +255,11 @@ def check_contradictions(constraints: Sequence[Constraint], where: str) -> None:
     for name in lo.keys() & hi.keys():
         (a, sa, ta), (b, sb, tb) = lo[name], hi[name]
         if a > b or (a == b and (sa or sb)):
-            raise SpecError(f"{where}: contradictory constraints {ta!r} and {tb!r}: no value of {name} satisfies both")
+            order = [c.text for c in constraints]
+            first, second = sorted((ta, tb), key=order.index)
+            raise SpecError(
+                f"{where}: contradictory constraints {first!r} and {second!r}: no value of {name} satisfies both"
+            )
 
 
 # --------------------------------------------------------------------------- axes
@@ -297,7 +327,7 @@ def _expand_values(raw: Any, where: str) -> list[Any]:
         if start > stop:
             raise SpecError(f"{where}: empty range: start {start} > stop {stop}")
         n = math.floor((stop - start) / step + 1e-9) + 1
-        vals = [start + i * step for i in range(n)]
+        vals = [start + i * step if ints else float(f"{start + i * step:.12g}") for i in range(n)]
     elif kind == "log_range":
         if start <= 0 or step <= 1:
             raise SpecError(f"{where}: log_range needs start > 0 and factor > 1, got start {start}, factor {step}")
@@ -307,7 +337,7 @@ def _expand_values(raw: Any, where: str) -> list[Any]:
         v = start
         while v <= stop * (1 + 1e-12):
             vals.append(v)
-            v = v * step
+            v = float(f"{v * step:.12g}") if isinstance(v * step, float) else v * step
         ints = ints and isinstance(step, int)
     else:
         if start <= 0 or stop <= 0 or start > stop:
@@ -318,7 +348,7 @@ def _expand_values(raw: Any, where: str) -> list[Any]:
             vals = [start]
         else:
             r = (stop / start) ** (1 / (step - 1))
-            vals = [start * r**i for i in range(step)]
+            vals = [float(f"{start * r**i:.12g}") for i in range(step)]
         ints = False
     if ints:
         vals = [round(v) for v in vals]
@@ -551,9 +581,10 @@ def _load_space(raw: _SpaceYaml, idx: int, base_dir: Path, where: str, known_met
             for f in fields_:
                 m = _set_in_mapping(m, f, v)
             try:
-                spec = arch_from_mapping(m, f"{aw} = {v!r}").spec
+                spec = arch_from_mapping(m, "<base>").spec
             except SpecError as e:
-                raise SpecError(str(e)) from None
+                msg = str(e).removeprefix("<base>: ").removeprefix("<base>.")
+                raise SpecError(f"{aw}: value {v!r} rejected by the {model.name} spec: {msg}") from None
             typed.append(_get_path(spec, fields_[0]))
         if len(set(map(repr, typed))) != len(typed):
             raise SpecError(f"{aw}: duplicate values {values!r}")
