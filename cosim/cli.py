@@ -28,7 +28,8 @@ app = typer.Typer(
 graph_app = typer.Typer(help="Inspect workload graphs.", no_args_is_help=True)
 app.add_typer(graph_app, name="graph")
 
-out = Console()
+# Piped output gets a wide console so tables don't wrap at rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 
@@ -110,6 +111,28 @@ def graph_summary(
         "total", str(g.number_of_nodes()), fmt_si(g.total_flops), fmt_si(g.total_bytes, "B"), f"{ai:.3g}", style="bold"
     )
     out.print(t)
+
+
+@app.command("list")
+def list_things() -> None:
+    """List the hardware models and the zoo models cosim knows."""
+    from cosim import zoo
+    from cosim.hw import MODELS
+
+    t = Table(title="hardware models (the `model:` key of models/*.yaml)")
+    t.add_column("model")
+    t.add_column("what it models")
+    for name, m in MODELS.items():
+        t.add_row(name, m.summary)
+    out.print(t)
+    z = Table(title="zoo models (the `model:` key of workloads/*.yaml)")
+    for c in ("model", "family", "source"):
+        z.add_column(c)
+    for name in zoo.names():
+        fam = zoo.family_of(name)
+        src = zoo.decoder_config(name).source if fam == "decoder" else zoo.resnet.CONFIGS[name].source
+        z.add_row(name, fam, src)
+    out.print(z)
 
 
 # --------------------------------------------------------------------------- simulate
@@ -233,28 +256,16 @@ def report(
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console-script entry: run the app, mapping errors to exit codes 2 (user) and 1 (bug)."""
+    """Console-script entry: usage errors and `CosimError` exit 2 with one line; bugs exit 1."""
     try:
-        app(args=argv, standalone_mode=False)
+        # standalone mode: click prints usage errors itself and exits 2; exits 0 on success
+        app(args=argv, prog_name="cosim")
     except CosimError as e:
         err.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
-    except Exception as e:  # click's usage errors are user errors too
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(2)
-        raise
-    sys.exit(0)
 
 
 if __name__ == "__main__":

@@ -253,13 +253,34 @@ def gemm_op(
     act_bits: float = 16,
     dtype: str = "float16",
     phase: Phase = Phase.NONE,
+    b_is_weight: bool = True,
 ) -> Op:
     """A GEMM with a K x N weight operand (one weight matrix per batch entry).
 
     M == 1 gives kind ``gemv``: a matrix-vector product, which is memory-bound on every
-    target and which PIM and SRAM-LUT units specialise for.
+    target and which PIM and SRAM-LUT units specialise for.  With ``b_is_weight=False`` the
+    K x N operand is an activation (e.g. a batched matmul of two activations): it is read at
+    ``act_bits`` and the op has no weights.
     """
     kind = OpKind.GEMV if M == 1 else OpKind.GEMM
+    if not b_is_weight:
+        b = storage_bytes(batch * K * N, act_bits)
+        return Op(
+            name=name,
+            kind=kind,
+            M=M,
+            N=N,
+            K=K,
+            batch=batch,
+            elements=batch * M * N,
+            flops=2 * M * N * K * batch,
+            weight_bits=0.0,
+            act_bits=float(act_bits),
+            dtype=dtype,
+            bytes_read=b + storage_bytes(batch * M * K, act_bits),
+            bytes_written=storage_bytes(batch * M * N, act_bits),
+            phase=phase,
+        )
     w = storage_bytes(batch * K * N, weight_bits)
     return Op(
         name=name,

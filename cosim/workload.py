@@ -303,7 +303,7 @@ def load_workload(path: str | Path) -> WorkloadGraph:
     if p.suffix in (".yaml", ".yml"):
         from cosim.trace import trace_workload  # torch import is slow; only when tracing
 
-        return trace_workload(load_workload_spec(p))
+        return trace_workload(load_workload_spec(p), base_dir=p.parent)
     if p.suffix == ".json":
         return WorkloadGraph.load(p)
     if p.suffix == ".csv":

@@ -1,0 +1,496 @@
+"""Numpy reference kernels shared by the hardware models, the tests and the cocotb benches.
+
+Each section is one family of kernels, written for clarity and exactness rather than speed.
+Hardware models import them to check what they claim to compute, and the RTL benches compare
+the Verilog bit for bit against them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# =====================================================================================
+# LUT-based mixed-precision GEMM (LUT Tensor Core, ISCA'25 arXiv 2408.06003; T-MAC; SAIL)
+# =====================================================================================
+#
+# Notation (GEMM convention of cosim.graph): activations ``a`` are M x K, weights are K x N,
+# the output is M x N.  Weights are B-bit *unsigned codes* ``q`` in [0, 2^B) with a scale ``s``
+# and an integer zero point ``z``: the real weight is ``s * (q - z)``.  Signed B-bit weights
+# w_s map to codes by ``q = w_s + 2^(B-1)`` with ``z = 2^(B-1)``; ternary weights (BitNet
+# b1.58) are 2-bit codes ``q = w + 1`` with ``z = 1`` (see `ternary_codes`).
+#
+# Algorithm (paper §3.1, Eq. 1-6):
+#
+# * Bit-serial: q = sum_b 2^b q_b with bit planes q_b in {0, 1}.  One table of the 2^K
+#   subset sums of a group of K activations serves every bit plane (``K`` is ``group_k``
+#   here, not the GEMM's K).
+# * Weight reinterpretation (Eq. 2): q' = 2q - (2^B - 1) = sum_b 2^b (2 q_b - 1), so every
+#   plane takes values in {-1, +1}; s' = s / 2 and z' = 2z + 1 - 2^B give s(q - z) = s'(q' - z').
+# * Symmetrization (Eq. 4-5): the {-1,+1} table T[w] = sum_k (2 w_k - 1) a_k satisfies
+#   T[w] = -T[~w], so only the 2^(K-1) entries whose top bit (bit K-1) is 0 are stored.
+#   Lookup of pattern w: sign = bit K-1 of w; index = low K-1 bits of (w XOR (sign ? ~0 : 0));
+#   value = sign ? -stored[index] : stored[index].
+# * Negation elimination (Eq. 6): weights are static, so the XOR above is applied offline
+#   (`lut_indices`); hardware keeps an 8:1 mux and a conditional negate.  (The released RTL
+#   uses bit 0 as the sign; we use the top bit, as the paper's Eq. 5 does.)
+# * Scales and zero points are applied after the integer LUT accumulation:
+#   a @ (s(q - z)) = s' * (a @ q' - z' * rowsum(a)), and rowsum(a) over a group is -stored[0]
+#   (the all-minus entry), so the table itself supplies the zero-point term.
+#
+# Padding: when the GEMM's K is not a multiple of ``group_k`` the activations are padded with
+# zeros (and the weights with code 0); a zero activation adds nothing to either table form.
+#
+# Exactness: integer activations give exact int64 results (bit-exact against
+# `dequant_matmul_reference`).  Float activations build tables in float64, round each entry
+# once to ``table_dtype`` (default float16, the paper's FP16 LUT) and accumulate in float32,
+# so the error is bounded by FP16 rounding of the table entries (see `lut_gemm`).
+
+LUT_GROUP_K = 4  # paper's K: 2^4 = 16 patterns, 8 stored entries (paper Fig. 11, DSE choice)
+MAX_WEIGHT_BITS = 8  # SAIL needs arbitrary precisions 1..8; LUT TC evaluates 1..4 (6 in Fig. 13)
+MAX_GROUP_K = 8
+
+
+def _check_bits(bits: int) -> int:
+    if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or not 1 <= bits <= MAX_WEIGHT_BITS:
+        raise ValueError(f"bits must be an integer in [1, {MAX_WEIGHT_BITS}], got {bits!r}")
+    return int(bits)
+
+
+def _check_group_k(group_k: int) -> int:
+    if isinstance(group_k, bool) or not isinstance(group_k, int | np.integer) or not 1 <= group_k <= MAX_GROUP_K:
+        raise ValueError(f"group_k must be an integer in [1, {MAX_GROUP_K}], got {group_k!r}")
+    return int(group_k)
+
+
+def _check_codes(q: np.ndarray, bits: int) -> np.ndarray:
+    q = np.asarray(q)
+    if q.ndim != 2:
+        raise ValueError(f"weight codes must be a K x N matrix, got shape {q.shape}")
+    if not np.issubdtype(q.dtype, np.integer):
+        raise ValueError(f"weight codes must be integers, got dtype {q.dtype}")
+    if q.size and (q.min() < 0 or q.max() >= 1 << bits):
+        raise ValueError(f"weight codes must lie in [0, {(1 << bits) - 1}] for bits={bits}, got [{q.min()}, {q.max()}]")
+    return q.astype(np.int64)
+
+
+def _check_acts(a: np.ndarray) -> np.ndarray:
+    a = np.asarray(a)
+    if a.ndim != 2:
+        raise ValueError(f"activations must be an M x K matrix, got shape {a.shape}")
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise ValueError(f"activations must be integer or floating point, got dtype {a.dtype}")
+    return a
+
+
+def _is_int(a: np.ndarray) -> bool:
+    return bool(np.issubdtype(a.dtype, np.integer))
+
+
+def num_groups(k: int, group_k: int = LUT_GROUP_K) -> int:
+    """Activation groups (tables) per row for a reduction length `k`: ceil(k / group_k)."""
+    return -(-k // group_k)
+
+
+def weight_bitplanes(q: np.ndarray, bits: int) -> np.ndarray:
+    """Bit planes of unsigned weight codes.
+
+    Args:
+        q: K x N integer codes in [0, 2^bits).
+        bits: weight bit width B, 1..8.
+
+    Returns:
+        uint8 array of shape (bits, K, N); plane b holds bit b (LSB first), so
+        ``q == sum_b 2**b * planes[b]``.
+    """
+    bits = _check_bits(bits)
+    q = _check_codes(q, bits)
+    return np.stack([(q >> b) & 1 for b in range(bits)]).astype(np.uint8)
+
+
+def symmetric_codes(q: np.ndarray, bits: int) -> np.ndarray:
+    """Weight reinterpretation q' = 2q - (2^B - 1) (paper Eq. 2): odd values in [-(2^B-1), 2^B-1]."""
+    bits = _check_bits(bits)
+    return 2 * _check_codes(q, bits) - ((1 << bits) - 1)
+
+
+def symmetric_zero_point(zeros: np.ndarray | int, bits: int) -> np.ndarray:
+    """z' = 2z + 1 - 2^B (paper Eq. 2), so that s(q - z) == (s/2)(q' - z')."""
+    bits = _check_bits(bits)
+    return 2 * np.asarray(zeros, dtype=np.int64) + 1 - (1 << bits)
+
+
+def _table_patterns(group_k: int, symmetric: bool) -> np.ndarray:
+    """E x group_k matrix P with table = a_group @ P.T: P[e, k] = bit k of e ({0,1} or {-1,+1})."""
+    n = 1 << (group_k - 1) if symmetric else 1 << group_k
+    e = np.arange(n)[:, None]
+    bit = (e >> np.arange(group_k)[None, :]) & 1
+    # Symmetric entries have the top bit 0 (only 2^(K-1) are stored), so the top weight is -1.
+    return (2 * bit - 1).astype(np.int64) if symmetric else bit.astype(np.int64)
+
+
+def _pad_k(x: np.ndarray, group_k: int, axis: int) -> np.ndarray:
+    k = x.shape[axis]
+    pad = num_groups(k, group_k) * group_k - k
+    if pad == 0:
+        return x
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (0, pad)
+    return np.pad(x, widths)
+
+
+def lut_tables(
+    a: np.ndarray,
+    group_k: int = LUT_GROUP_K,
+    symmetric: bool = True,
+    table_dtype: np.dtype | type | None = None,
+) -> np.ndarray:
+    """Precompute the activation tables: one table per row and group of `group_k` activations.
+
+    Entry e of the table of group g of row m (bit k of e selects activation g*group_k + k):
+
+    * ``symmetric=False``: 2^K entries, T[e] = sum_k e_k * a_k (plain subset sums);
+    * ``symmetric=True``: 2^(K-1) entries, T[e] = sum_{k<K-1} (2 e_k - 1) a_k - a_{K-1}, i.e. the
+      {-1,+1} table restricted to patterns whose top bit is 0 (the rest are negations).
+
+    Args:
+        a: M x K activations, integer (INT8 etc.) or floating point (FP16 etc.).
+        group_k: activations per table (the paper's K; 4 by default).
+        symmetric: store the half-size symmetric table.
+        table_dtype: storage type of the entries.  Default: int64 for integer activations
+            (exact; an INT8 K=4 entry needs 11 bits, see `table_entry_bits`) and float16 for
+            float activations (each entry rounded once from the exact float64 sum).
+
+    Returns:
+        Array of shape (M, ceil(K / group_k), E) with E = 2^(K-1) or 2^K.
+    """
+    group_k = _check_group_k(group_k)
+    a = _check_acts(a)
+    ap = _pad_k(a, group_k, axis=1)
+    m, kp = ap.shape
+    grouped = ap.reshape(m, kp // group_k, group_k)
+    p = _table_patterns(group_k, symmetric)
+    if _is_int(a):
+        t = grouped.astype(np.int64) @ p.T
+        return t if table_dtype is None else t.astype(table_dtype)
+    t = grouped.astype(np.float64) @ p.T.astype(np.float64)
+    return t.astype(np.float16 if table_dtype is None else table_dtype)
+
+
+def table_entry_bits(act_bits: int, group_k: int = LUT_GROUP_K, symmetric: bool = True) -> int:
+    """Signed width that holds every table entry for `act_bits`-bit signed integer activations.
+
+    Symmetric entries are sums of K terms +-a_k, whose extremes are K * 2^(A-1) (e.g. four
+    -128s negated: +512 for INT8, K=4), so they need A + ceil(log2 K) + 1 bits: 11 for INT8, K=4.
+    Plain subset sums range over [K * -2^(A-1), K * (2^(A-1) - 1)] and need A + ceil(log2 K) bits.
+    """
+    hi = group_k * (1 << (act_bits - 1)) if symmetric else group_k * ((1 << (act_bits - 1)) - 1)
+    lo = -group_k * (1 << (act_bits - 1))
+    bits = 1
+    while not (-(1 << (bits - 1)) <= lo and hi <= (1 << (bits - 1)) - 1):
+        bits += 1
+    return bits
+
+
+def lut_indices(
+    q: np.ndarray, bits: int, group_k: int = LUT_GROUP_K, symmetric: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Encode weight bit planes as table indices, offline (weights are static).
+
+    Args:
+        q: K x N unsigned codes in [0, 2^bits).
+        bits: weight bit width B.
+        group_k: activations per table.
+        symmetric: produce (index, negate) pairs for the half-size table.
+
+    Returns:
+        ``(index, negate)``: ``index`` is int64 of shape (bits, G, N) with G = ceil(K/group_k);
+        the pattern of plane b, group g, column n has bit k = q_b[g*group_k + k, n].  With
+        ``symmetric=True`` the pattern's top bit becomes ``negate`` (bool, same shape) and the
+        index is the low K-1 bits of (pattern XOR (negate ? all-ones : 0)), the offline
+        transform of paper Eq. 6; with ``symmetric=False`` ``negate`` is None.
+    """
+    group_k = _check_group_k(group_k)
+    planes = _pad_k(weight_bitplanes(q, bits), group_k, axis=1).astype(np.int64)
+    b, kp, n = planes.shape
+    grouped = planes.reshape(b, kp // group_k, group_k, n)
+    weights = (1 << np.arange(group_k, dtype=np.int64))[None, None, :, None]
+    pattern = (grouped * weights).sum(axis=2)
+    if not symmetric:
+        return pattern, None
+    top = 1 << (group_k - 1)
+    negate = (pattern & top) != 0
+    index = np.where(negate, pattern ^ ((1 << group_k) - 1), pattern) & (top - 1)
+    return index, negate
+
+
+def lut_lookup_planes(tables: np.ndarray, index: np.ndarray, negate: np.ndarray | None = None) -> np.ndarray:
+    """Per-bit-plane partial sums: out[b, m, n] = sum_g (+-)tables[m, g, index[b, g, n]].
+
+    This is what the LUT array computes in cycle b of a bit-serial pass (before the shift).
+    Integer tables accumulate in int64 (exact); float tables in float32.
+
+    Args:
+        tables: (M, G, E) from `lut_tables`.
+        index: (B, G, N) from `lut_indices`.
+        negate: (B, G, N) bools from `lut_indices` for symmetric tables, else None.
+    """
+    m, g, e = tables.shape
+    if index.ndim != 3 or index.shape[1] != g:
+        raise ValueError(f"index shape {index.shape} does not match tables shape {tables.shape} (need (B, {g}, N))")
+    if index.size and (index.min() < 0 or index.max() >= e):
+        raise ValueError(f"table index out of range [0, {e}): got [{index.min()}, {index.max()}]")
+    acc_dtype = np.int64 if np.issubdtype(tables.dtype, np.integer) else np.float32
+    t = tables.astype(acc_dtype)
+    b, _, n = index.shape
+    out = np.zeros((b, m, n), dtype=acc_dtype)
+    gidx = np.arange(g)[:, None]
+    chunk = max(1, (1 << 22) // max(1, m * n))  # bound the (M, chunk, N) gather to ~4M entries
+    for bi in range(b):
+        for g0 in range(0, g, chunk):
+            sl = slice(g0, min(g, g0 + chunk))
+            vals = t[:, gidx[sl], index[bi, sl]]  # (M, chunk, N)
+            if negate is not None:
+                vals = np.where(negate[bi, sl][None], -vals, vals)
+            out[bi] += vals.sum(axis=1, dtype=acc_dtype)
+    return out
+
+
+def bitserial_accumulate(planes: np.ndarray) -> np.ndarray:
+    """Shift-accumulate bit-plane partial sums: sum_b 2^b planes[b] (LSB first)."""
+    acc = np.zeros(planes.shape[1:], dtype=planes.dtype)
+    for b in range(planes.shape[0] - 1, -1, -1):  # Horner form, the shift-accumulate of the RTL
+        acc = acc * 2 + planes[b]
+    return acc
+
+
+def lut_gemm_symmetric_raw(
+    a: np.ndarray,
+    q: np.ndarray,
+    bits: int,
+    group_k: int = LUT_GROUP_K,
+    table_dtype: np.dtype | type | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """What a symmetric LUT array accumulates: (a @ q', rowsum(a)) with q' = `symmetric_codes`.
+
+    rowsum(a) is read out of the tables themselves (-stored[0] per group), as hardware would.
+    """
+    tables = lut_tables(a, group_k, symmetric=True, table_dtype=table_dtype)
+    index, negate = lut_indices(q, bits, group_k, symmetric=True)
+    raw = bitserial_accumulate(lut_lookup_planes(tables, index, negate))
+    acc_dtype = raw.dtype
+    rowsum = -tables[:, :, 0].astype(acc_dtype).sum(axis=1, dtype=acc_dtype)
+    return raw, rowsum
+
+
+def lut_gemm(
+    a: np.ndarray,
+    q: np.ndarray,
+    bits: int,
+    group_k: int = LUT_GROUP_K,
+    symmetric: bool = True,
+    table_dtype: np.dtype | type | None = None,
+) -> np.ndarray:
+    """a @ q for unsigned B-bit weight codes, computed with lookup tables, bit-serially.
+
+    Integer activations: exact int64 result, equal to ``a.astype(int64) @ q``.
+    Float activations: float32 result; with float16 tables the error per output is at most
+    about 2^-11 * (2^B - 1) * sum_k |a_k| (one FP16 rounding per table entry, each entry used
+    with weight 2^b in plane b), plus float32 accumulation error.
+
+    With ``symmetric=True`` the array accumulates a @ q' and the result is recovered as
+    (a @ q' + (2^B - 1) rowsum(a)) / 2, which is exact for integers (the numerator is 2 a@q).
+
+    Args:
+        a: M x K activations (integer or float).
+        q: K x N codes in [0, 2^bits).
+        bits: weight width B, 1..8.
+        group_k: activations per table (the paper's K).
+        symmetric: use the half-size table with weight reinterpretation.
+        table_dtype: see `lut_tables`.
+
+    Raises:
+        ValueError: shapes that do not chain, codes out of range, bad bits or group_k.
+    """
+    a = _check_acts(a)
+    bits = _check_bits(bits)
+    q = _check_codes(q, bits)
+    if a.shape[1] != q.shape[0]:
+        raise ValueError(f"a is {a.shape[0]} x {a.shape[1]} but q is {q.shape[0]} x {q.shape[1]}: K must match")
+    if symmetric:
+        raw, rowsum = lut_gemm_symmetric_raw(a, q, bits, group_k, table_dtype)
+        num = raw + ((1 << bits) - 1) * rowsum[:, None]
+        return num // 2 if _is_int(a) else num / np.float32(2)
+    tables = lut_tables(a, group_k, symmetric=False, table_dtype=table_dtype)
+    index, _ = lut_indices(q, bits, group_k, symmetric=False)
+    return bitserial_accumulate(lut_lookup_planes(tables, index, None))
+
+
+def lut_gemv(
+    a: np.ndarray,
+    q: np.ndarray,
+    bits: int,
+    group_k: int = LUT_GROUP_K,
+    symmetric: bool = True,
+    table_dtype: np.dtype | type | None = None,
+) -> np.ndarray:
+    """`lut_gemm` for one activation vector a (length K): returns a @ q, length N."""
+    a = np.asarray(a)
+    if a.ndim != 1:
+        raise ValueError(f"lut_gemv takes a vector of activations, got shape {a.shape}")
+    return lut_gemm(a[None, :], q, bits, group_k, symmetric, table_dtype)[0]
+
+
+def _expand_groups(x: np.ndarray | float, k: int, n: int, group_size: int | None, what: str) -> np.ndarray:
+    """Per-column (N,) or per-group (ceil(K/group_size), N) quantization params -> (G, N)."""
+    arr = np.asarray(x)
+    if group_size is None:
+        if arr.ndim == 0:
+            return np.broadcast_to(arr, (1, n))
+        if arr.shape != (n,):
+            raise ValueError(f"{what} must be a scalar or have shape ({n},) without group_size, got {arr.shape}")
+        return arr[None, :]
+    g = num_groups(k, group_size)
+    if arr.ndim == 0:
+        return np.broadcast_to(arr, (g, n))
+    if arr.shape == (n,):
+        return np.broadcast_to(arr[None, :], (g, n))
+    if arr.shape != (g, n):
+        raise ValueError(f"{what} must have shape ({g}, {n}) for K={k}, group_size={group_size}, got {arr.shape}")
+    return arr
+
+
+def _quant_groups(k: int, group_size: int | None) -> list[slice]:
+    if group_size is None:
+        return [slice(0, k)]
+    if group_size < 1:
+        raise ValueError(f"group_size must be >= 1, got {group_size}")
+    return [slice(s, min(k, s + group_size)) for s in range(0, k, group_size)]
+
+
+def lut_mpgemm(
+    a: np.ndarray,
+    q: np.ndarray,
+    bits: int,
+    scales: np.ndarray | float,
+    zeros: np.ndarray | int = 0,
+    group_size: int | None = None,
+    group_k: int = LUT_GROUP_K,
+    symmetric: bool = True,
+    table_dtype: np.dtype | type | None = None,
+) -> np.ndarray:
+    """Mixed-precision GEMM a @ W with W = scales * (q - zeros), via LUTs; scales applied after.
+
+    Per quantization group along K (all of K when `group_size` is None) the integer part is
+    accumulated by the LUT array and then scaled once:
+
+    * symmetric: s' * (a @ q' - z' * rowsum(a)) with s' = s/2, z' = 2z + 1 - 2^B (paper Eq. 3);
+    * plain:     s  * (a @ q  - z  * rowsum(a)).
+
+    Groups are summed in K order.  Integer activations: the integer part is exact and each
+    group is scaled by one float64 multiply ((s/2) * (2X) rounds exactly like s * X), so the
+    result equals `dequant_matmul_reference` bit for bit whenever that reference is exact
+    (dyadic scales, see there), and is within float64 rounding of it otherwise.
+
+    Args:
+        a: M x K activations.
+        q: K x N codes in [0, 2^bits).
+        bits: weight width B.
+        scales: scalar, (N,) per output channel, or (ceil(K/group_size), N) per group.
+        zeros: integer zero points, same shapes as `scales`.
+        group_size: quantization group length along K; None for per-channel.
+        group_k, symmetric, table_dtype: see `lut_gemm`.
+
+    Returns:
+        float64 M x N for integer activations, float32 for float activations.
+    """
+    a = _check_acts(a)
+    bits = _check_bits(bits)
+    q = _check_codes(q, bits)
+    k, n = q.shape
+    if a.shape[1] != k:
+        raise ValueError(f"a is {a.shape[0]} x {a.shape[1]} but q is {k} x {n}: K must match")
+    zarr = np.asarray(zeros)
+    if not np.issubdtype(zarr.dtype, np.integer):
+        raise ValueError(f"zero points must be integer codes, got dtype {zarr.dtype}")
+    s = _expand_groups(scales, k, n, group_size, "scales").astype(np.float64)
+    z = _expand_groups(zarr, k, n, group_size, "zeros").astype(np.int64)
+    out_dtype = np.float64 if _is_int(a) else np.float32
+    out = np.zeros((a.shape[0], n), dtype=out_dtype)
+    for gi, sl in enumerate(_quant_groups(k, group_size)):
+        if symmetric:
+            raw, rowsum = lut_gemm_symmetric_raw(a[:, sl], q[sl], bits, group_k, table_dtype)
+            zp = symmetric_zero_point(z[gi], bits)
+            integer = raw - zp[None, :] * rowsum[:, None]
+            sp = s[gi] / 2  # s' = s/2 is exact in binary floating point
+        else:
+            tables = lut_tables(a[:, sl], group_k, symmetric=False, table_dtype=table_dtype)
+            index, _ = lut_indices(q[sl], bits, group_k, symmetric=False)
+            raw = bitserial_accumulate(lut_lookup_planes(tables, index, None))
+            rowsum = tables[:, :, -1].astype(raw.dtype).sum(axis=1)  # entry 2^K-1 = sum of the group
+            integer = raw - z[gi][None, :] * rowsum[:, None]
+            sp = s[gi]
+        out += (integer.astype(out_dtype) * sp.astype(out_dtype)[None, :]).astype(out_dtype)
+    return out
+
+
+def dequant_matmul_reference(
+    a: np.ndarray,
+    q: np.ndarray,
+    scales: np.ndarray | float | None = None,
+    zeros: np.ndarray | int = 0,
+    group_size: int | None = None,
+) -> np.ndarray:
+    """The reference the LUT kernels must match: dequantize W = s (q - z), then a @ W.
+
+    Without `scales`, returns the product a @ (q - z): int64 (exact) for integer `a`, float64
+    otherwise.  With scales, W is dequantized to float64 and a @ W is one float64 matmul; this
+    is exact (so order-independent) when the scales are dyadic with few mantissa bits, e.g.
+    m * 2^-e with m < 2^10, for INT8 activations and K up to millions.
+    """
+    a = _check_acts(a)
+    q = np.asarray(q).astype(np.int64)
+    k, n = q.shape
+    if a.shape[1] != k:
+        raise ValueError(f"a is {a.shape[0]} x {a.shape[1]} but q is {k} x {n}: K must match")
+    reps = [sl.stop - sl.start for sl in _quant_groups(k, group_size)]
+    z = np.repeat(_expand_groups(np.asarray(zeros), k, n, group_size, "zeros").astype(np.int64), reps, axis=0)
+    if scales is None:
+        return a.astype(np.int64) @ (q - z) if _is_int(a) else a.astype(np.float64) @ (q - z).astype(np.float64)
+    s = np.repeat(_expand_groups(scales, k, n, group_size, "scales").astype(np.float64), reps, axis=0)
+    return a.astype(np.float64) @ ((q - z) * s)
+
+
+def ternary_codes(w: np.ndarray) -> tuple[np.ndarray, int, int]:
+    """Ternary (1.58-bit, BitNet b1.58) weights in {-1, 0, 1} -> (2-bit codes w + 1, bits=2, zero=1).
+
+    The paper runs BitNet b1.58 as INT2 weights (Table 1); with z = 1 the code 3 is unused.
+    """
+    w = np.asarray(w)
+    if not np.issubdtype(w.dtype, np.integer) or (w.size and (w.min() < -1 or w.max() > 1)):
+        raise ValueError("ternary weights must be integers in {-1, 0, 1}")
+    return (w.astype(np.int64) + 1), 2, 1
+
+
+def lut_gemm_ternary(a: np.ndarray, w: np.ndarray, group_k: int = LUT_GROUP_K, symmetric: bool = True) -> np.ndarray:
+    """a @ w for ternary w in {-1, 0, 1}, as a W2 LUT GEMM with zero point 1 (exact for integer a)."""
+    q, bits, zero = ternary_codes(w)
+    a = _check_acts(a)
+    aq = lut_gemm(a, q, bits, group_k, symmetric)
+    rowsum = a.astype(np.int64).sum(axis=1) if _is_int(a) else a.astype(np.float32).sum(axis=1)
+    return aq - zero * rowsum[:, None]
+
+
+def quantize_tables(tables: np.ndarray, table_bits: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Per-table symmetric integer quantization of float tables (paper §3.1.3, LUT INT8).
+
+    Each table (one per row and group) gets scale max|T| / (2^(table_bits-1) - 1); entries are
+    rounded to nearest.  Returns (int tables, scales of shape (M, G)); dequantize with
+    ``qt * scales[..., None]``.  The paper does not say how the per-table scales are folded into
+    the accumulator; a model using this must treat it as one float rescale per table and output.
+    """
+    t = np.asarray(tables, dtype=np.float64)
+    qmax = (1 << (table_bits - 1)) - 1
+    amax = np.abs(t).max(axis=-1)
+    scale = np.where(amax > 0, amax / qmax, 1.0)
+    qt = np.clip(np.rint(t / scale[..., None]), -qmax, qmax).astype(np.int64)
+    return qt, scale
