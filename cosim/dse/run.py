@@ -335,7 +335,8 @@ def _nsga2(spec: SweepSpec, ev: _Evaluator, whashes: Sequence[str], progress: _P
     """NSGA-II (optuna's NSGAIISampler) per space over axis-value indices, ask/tell by generation.
 
     Objectives are the geometric means over workloads; designs failing a constraint or a run
-    are told as infeasible through optuna's constraints function.  The sampler is seeded, and
+    are told as infeasible (optuna's trial constraint > 0), which NSGA-II ranks after every
+    feasible design.  The sampler is seeded, and
     a generation is told in ask order, so a rerun asks the same designs and finds them stored.
     """
     import optuna
@@ -348,11 +349,7 @@ def _nsga2(spec: SweepSpec, ev: _Evaluator, whashes: Sequence[str], progress: _P
     tid = progress.task("nsga2 designs", pop * gens * len(spec.spaces))
     offset = 0
     for si, sp in enumerate(spec.spaces):
-        sampler = optuna.samplers.NSGAIISampler(
-            population_size=pop,
-            seed=spec.search.seed + si,
-            constraints_func=lambda t: t.user_attrs["violation"],
-        )
+        sampler = optuna.samplers.NSGAIISampler(population_size=pop, seed=spec.search.seed + si)
         study = optuna.create_study(
             directions=["maximize" if o.maximize else "minimize" for o in objectives], sampler=sampler
         )
@@ -383,10 +380,10 @@ def _nsga2(spec: SweepSpec, ev: _Evaluator, whashes: Sequence[str], progress: _P
                 if agg is not None and d.spec_hash in agg.index:
                     vals = [float(agg.loc[d.spec_hash, o.metric]) for o in objectives]
                     if all(math.isfinite(v) for v in vals):
-                        t.set_user_attr("violation", [0.0])
+                        t.set_constraint("infeasible", 0.0)
                         study.tell(t, vals)
                         continue
-                t.set_user_attr("violation", [1.0])
+                t.set_constraint("infeasible", 1.0)
                 study.tell(t, [(-1e300 if o.maximize else 1e300) for o in objectives])
         offset += pop * gens
 
