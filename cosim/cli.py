@@ -197,6 +197,98 @@ def simulate(
         print_run(res, max_rows=10**9 if all_ops else 60)
 
 
+@app.command()
+def compare(
+    arch: Annotated[
+        list[Path], typer.Option("--arch", "-a", help="architecture specs; the first is the baseline (repeat)")
+    ],
+    workload: Annotated[Path, typer.Option("--workload", "-w", help="workload YAML, graph JSON or op-list CSV")],
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Throughput of a workload on several architectures, and each one's speedup over the first."""
+    from cosim.errors import SpecError
+    from cosim.hw import load_arch
+    from cosim.system import throughput_tokens_per_s
+    from cosim.workload import load_workload
+
+    if len(arch) < 2:
+        raise SpecError(f"--arch: give at least two architectures to compare, got {len(arch)}")
+    archs = [load_arch(a) for a in arch]
+    g = load_workload(workload)
+    rows = []
+    for path, a in zip(arch, archs):
+        res = a.simulate(g)
+        tput = throughput_tokens_per_s(res, g)
+        rows.append(
+            {
+                "arch": a.name,
+                "file": str(path),
+                "seconds": res.seconds,
+                "tokens_per_s": tput,
+                "energy_j": res.energy_j,
+                "npu_utilization": res.extra.get("npu_utilization"),
+                "pim_utilization": res.extra.get("pim_utilization"),
+            }
+        )
+    base = rows[0]["tokens_per_s"]
+    for r in rows:
+        r["speedup"] = r["tokens_per_s"] / base if base else None
+    if as_json:
+        emit_json({"workload": g.title, "baseline": rows[0]["arch"], "archs": rows})
+        return
+    t = Table(title=f"{g.title}: throughput (speedup over {rows[0]['arch']})")
+    for c in ("arch", "time / step", "tokens/s", "speedup", "energy", "NPU util", "PIM util"):
+        t.add_column(c, justify="left" if c == "arch" else "right")
+    for r in rows:
+        t.add_row(
+            r["arch"],
+            fmt_seconds(r["seconds"]),
+            fmt_si(r["tokens_per_s"]),
+            f"{r['speedup']:.2f}x" if r["speedup"] is not None else "-",
+            fmt_si(r["energy_j"], "J") if r["energy_j"] else "-",
+            f"{100 * r['npu_utilization']:.1f}%" if r["npu_utilization"] is not None else "-",
+            f"{100 * r['pim_utilization']:.1f}%" if r["pim_utilization"] is not None else "-",
+        )
+    out.print(t)
+
+
+# --------------------------------------------------------------------------- calibrate
+
+
+@app.command()
+def calibrate(
+    device: Annotated[str, typer.Option("--device", help="GPU to measure: cuda or cuda:N")] = "cuda",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="calibrated spec to write (default: models/gpu_<name>.yaml)")
+    ] = None,
+    base: Annotated[
+        Path | None, typer.Option("--base", help="spec whose datasheet part is kept (default: the output file)")
+    ] = None,
+    from_csv: Annotated[
+        Path | None, typer.Option("--from-csv", help="refit from saved measurements; needs no GPU")
+    ] = None,
+    heldout: Annotated[
+        bool, typer.Option("--heldout", help="also measure the held-out and blind sets (never fitted)")
+    ] = False,
+    budget_s: Annotated[float, typer.Option("--budget-s", help="stop measuring after this many seconds")] = 480.0,
+    grid_scale: Annotated[float, typer.Option("--grid-scale", help="scale the number of random fit shapes")] = 1.0,
+    starts: Annotated[int, typer.Option("--starts", help="least-squares starting points")] = 2,
+) -> None:
+    """Measure GEMM/attention/memory-bound kernels on the GPU and fit the gpu model's efficiencies."""
+    from cosim.calibrate import run
+
+    run(
+        device=device,
+        output=output,
+        base=base,
+        from_csv=from_csv,
+        heldout=heldout,
+        budget_s=budget_s,
+        grid_scale=grid_scale,
+        starts=starts,
+    )
+
+
 # --------------------------------------------------------------------------- sweep / report
 
 

@@ -494,3 +494,77 @@ def quantize_tables(tables: np.ndarray, table_bits: int = 8) -> tuple[np.ndarray
     scale = np.where(amax > 0, amax / qmax, 1.0)
     qt = np.clip(np.rint(t / scale[..., None]), -qmax, qmax).astype(np.int64)
     return qt, scale
+
+
+# -------------------------------------------------------------------------------------
+# FP16 datapath references for the LUT / MAC RTL (rtl/lut_tc/fp16_*.sv): IEEE binary16
+# operations, round to nearest even, subnormal inputs read as zero (DAZ), overflow to infinity.
+# Flush to zero (FTZ) follows "tininess after rounding with unbounded exponent": the exact
+# result is rounded to an 11-bit significand as if the exponent were unbounded, and flushed to
+# zero if that is below 2^-14.  (Rounding on the subnormal grid first, as float16 casts do,
+# differs for results within half an ulp below 2^-14.)  A sum or product of two FP16 values is
+# exact in float64, so one rounding from float64 is the correctly rounded result.
+# -------------------------------------------------------------------------------------
+
+FP16_MIN_NORMAL = 2.0**-14
+FP16_MAX = 65504.0
+
+
+def fp16_daz(x: np.ndarray) -> np.ndarray:
+    """FP16 values with subnormals replaced by (signed) zero."""
+    x = np.asarray(x, dtype=np.float16)
+    return np.where(np.abs(x.astype(np.float64)) < FP16_MIN_NORMAL, np.copysign(np.float16(0), x), x).astype(np.float16)
+
+
+def fp16_round_ftz(v: np.ndarray) -> np.ndarray:
+    """Round exact float64 values to FP16: 11-bit significand (RNE), FTZ, overflow to infinity."""
+    v = np.asarray(v, dtype=np.float64)
+    m, e = np.frexp(v)  # v = m * 2^e, 0.5 <= |m| < 1
+    r = np.ldexp(np.rint(np.ldexp(m, 11)), e - 11)  # np.rint: round half to even
+    r = np.where(np.abs(r) < FP16_MIN_NORMAL, np.copysign(0.0, v), r)
+    r = np.where(np.abs(r) > FP16_MAX, np.copysign(np.inf, v), r)
+    return r.astype(np.float16)
+
+
+def fp16_add_ftz(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b in FP16, DAZ/FTZ (elementwise)."""
+    return fp16_round_ftz(fp16_daz(a).astype(np.float64) + fp16_daz(b).astype(np.float64))
+
+
+def fp16_mul_ftz(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a * b in FP16, DAZ/FTZ (elementwise)."""
+    return fp16_round_ftz(fp16_daz(a).astype(np.float64) * fp16_daz(b).astype(np.float64))
+
+
+def lut_lane_fp16(tables: np.ndarray, index: np.ndarray, negate: np.ndarray) -> np.float16:
+    """One FP16 LUT lane (paper's released RTL): for each group g, then bit plane b (LSB first),
+    acc += (+/-table[g, index[b, g]]) * 2^b, every add rounded to FP16 (DAZ/FTZ).
+
+    Args:
+        tables: (G, E) FP16 symmetric tables of one activation row (`lut_tables(..., float16)[m]`).
+        index, negate: (B, G) for one column (`lut_indices(...)` sliced at n).
+    """
+    t = fp16_daz(tables)
+    bits, groups = index.shape
+    acc = None
+    for g in range(groups):
+        for b in range(bits):
+            with np.errstate(over="ignore"):
+                term = (t[g, index[b, g]].astype(np.float64) * 2.0**b).astype(np.float16)  # exact or inf
+            if negate[b, g]:
+                term = -term
+            acc = term if acc is None else fp16_add_ftz(acc, term)
+    return np.float16(acc)
+
+
+def mac_dp_fp16(act: np.ndarray, wgt: np.ndarray) -> np.float16:
+    """FP16 MAC dot-product unit over T cycles of K products: products, a left-to-right adder
+    chain, then FP16 accumulation, every operation rounded to FP16 (DAZ/FTZ).  act, wgt: (T, K)."""
+    acc = None
+    for a_row, w_row in zip(np.asarray(act, np.float16), np.asarray(wgt, np.float16)):
+        p = fp16_mul_ftz(a_row, w_row)
+        s = p[0]
+        for x in p[1:]:
+            s = fp16_add_ftz(s, x)
+        acc = s if acc is None else fp16_add_ftz(acc, s)
+    return np.float16(acc)

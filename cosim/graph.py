@@ -263,25 +263,8 @@ def gemm_op(
     ``act_bits`` and the op has no weights.
     """
     kind = OpKind.GEMV if M == 1 else OpKind.GEMM
-    if not b_is_weight:
-        b = storage_bytes(batch * K * N, act_bits)
-        return Op(
-            name=name,
-            kind=kind,
-            M=M,
-            N=N,
-            K=K,
-            batch=batch,
-            elements=batch * M * N,
-            flops=2 * M * N * K * batch,
-            weight_bits=0.0,
-            act_bits=float(act_bits),
-            dtype=dtype,
-            bytes_read=b + storage_bytes(batch * M * K, act_bits),
-            bytes_written=storage_bytes(batch * M * N, act_bits),
-            phase=phase,
-        )
-    w = storage_bytes(batch * K * N, weight_bits)
+    b_bits = weight_bits if b_is_weight else act_bits
+    b = storage_bytes(batch * K * N, b_bits)
     return Op(
         name=name,
         kind=kind,
@@ -291,11 +274,11 @@ def gemm_op(
         batch=batch,
         elements=batch * M * N,
         flops=2 * M * N * K * batch,
-        weight_bits=float(weight_bits),
+        weight_bits=float(weight_bits) if b_is_weight else 0.0,
         act_bits=float(act_bits),
         dtype=dtype,
-        weight_bytes=w,
-        bytes_read=w + storage_bytes(batch * M * K, act_bits),
+        weight_bytes=b if b_is_weight else 0,
+        bytes_read=b + storage_bytes(batch * M * K, act_bits),
         bytes_written=storage_bytes(batch * M * N, act_bits),
         phase=phase,
     )
@@ -430,8 +413,14 @@ def vector_op(
     dtype: str = "float16",
     phase: Phase = Phase.NONE,
     weight_bytes: int = 0,
+    M: int = 0,
+    N: int = 0,
 ) -> Op:
-    """A non-GEMM op (elementwise, norm, softmax, pool, reduce, embedding, copy)."""
+    """A non-GEMM op (elementwise, norm, softmax, pool, reduce, embedding, copy).
+
+    ``M`` x ``N`` optionally give the tensor as rows x row length (the reduced axis of a norm or
+    softmax); 0 means unknown.  Models that care about row parallelism read them.
+    """
     if kind in GEMM_LIKE_KINDS or kind in FUSED_ATTENTION_KINDS:
         raise SpecError(f"op {name!r}: {kind.value} is not a vector op")
     if flops is None:
@@ -439,6 +428,8 @@ def vector_op(
     return Op(
         name=name,
         kind=kind,
+        M=M,
+        N=N,
         elements=elements,
         flops=flops,
         act_bits=float(act_bits),

@@ -179,6 +179,11 @@ def _tbytes(t: Any) -> int:
     return storage_bytes(_numel(t), _bits(t))
 
 
+def _row_len(t: Any) -> int:
+    """Length of the last axis: the row a softmax or layer/RMS norm reduces over."""
+    return int(t.shape[-1]) if t.dim() else 1
+
+
 def _dtype_name(t: Any) -> str:
     return str(t.dtype).removeprefix("torch.")
 
@@ -334,6 +339,8 @@ class _Tracer:
             act_bits=_bits(last),
             dtype=_dtype_name(last),
             phase=self.phase,
+            M=_numel(last) // _row_len(last),
+            N=_row_len(last),
         )
         deps = sorted(d for d in g["deps"] if not d.startswith("\0"))
         self.graph.add_op(op, deps)
@@ -433,6 +440,7 @@ class _Tracer:
             read += b
             if self._is_weight(a):
                 w += b
+        row_wise = kind in (OpKind.SOFTMAX, OpKind.NORM)  # rows x row length, for models of row parallelism
         return vector_op(
             name,
             kind,
@@ -443,6 +451,8 @@ class _Tracer:
             act_bits=_bits(out),
             dtype=_dtype_name(out),
             phase=self.phase,
+            M=_numel(out) // _row_len(out) if row_wise else 0,
+            N=_row_len(out) if row_wise else 0,
         )
 
     def _gemm(self, node: fx.Node, key: str) -> Op:

@@ -291,6 +291,8 @@ def _op_from_row(row: dict[str, str], where: str) -> Any:
         act_bits=act,
         dtype=dtype,
         phase=phase,
+        M=M * _cell_int(row, "batch", where, 1),
+        N=N,
     )
 
 

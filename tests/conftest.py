@@ -29,3 +29,24 @@ def run_cli(capsys):
         return int(exc.value.code or 0), cap.out, cap.err
 
     return _run
+
+
+@pytest.fixture(autouse=True)
+def _check_every_event_run(monkeypatch):
+    """Every event-mode PIM run in the tests also replays its command trace through the timing
+    checker (cosim.hw.timing_check) and fails on any violation."""
+    from dataclasses import replace
+
+    from cosim.hw import pim
+    from cosim.hw.timing_check import check_trace
+
+    real = pim.simulate_channels
+
+    def checked(spec, programs, mem_traffic=None, **kw):
+        want = kw.pop("record_trace", True)
+        res = real(spec, programs, mem_traffic, record_trace=True, **kw)
+        rep = check_trace(res.trace, res.table, check_refresh=spec.refresh)
+        assert rep.ok, f"timing violations in an event-mode run:\n{rep}"
+        return res if want else replace(res, trace=None)
+
+    monkeypatch.setattr(pim, "simulate_channels", checked)

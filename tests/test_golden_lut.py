@@ -310,3 +310,53 @@ def test_bad_inputs_raise():
         g.ternary_codes(np.array([[2]]))
     with pytest.raises(ValueError, match="shape"):
         g.lut_mpgemm(a, np.zeros((8, 2), dtype=np.int64), 2, np.ones(3))
+
+
+# ----------------------------------------------------------------------------- FP16 datapath references
+
+
+def _struct_fp16_bits(x: float) -> int:
+    """Python's own IEEE binary16 conversion (round to nearest even), an independent reference."""
+    import struct
+
+    return struct.unpack("<H", struct.pack("<e", x))[0]
+
+
+def test_fp16_add_and_mul_are_correctly_rounded_in_the_normal_range():
+    rng = np.random.default_rng(99)
+    a = (rng.choice([-1, 1], 4000) * rng.uniform(1, 2, 4000) * 2.0 ** rng.integers(-6, 7, 4000)).astype(np.float16)
+    b = (rng.choice([-1, 1], 4000) * rng.uniform(1, 2, 4000) * 2.0 ** rng.integers(-6, 7, 4000)).astype(np.float16)
+    for op, fn in ((np.add, g.fp16_add_ftz), (np.multiply, g.fp16_mul_ftz)):
+        exact = op(a.astype(np.float64), b.astype(np.float64))  # exact for two FP16 operands
+        got = fn(a, b).view(np.uint16)
+        normal = np.abs(exact) >= 2.0**-14
+        want = np.array([_struct_fp16_bits(float(x)) for x in exact[normal]], dtype=np.uint16)
+        assert np.array_equal(got[normal], want)
+        assert np.all(np.abs(fn(a, b)[~normal].astype(np.float64)) == 0)  # the rest flush to zero
+
+
+def test_fp16_overflow_and_flush_rules():
+    f = np.float16
+    assert np.isinf(g.fp16_add_ftz(f(60000), f(60000)))
+    assert np.isinf(g.fp16_mul_ftz(f(-256), f(256))) and g.fp16_mul_ftz(f(-256), f(256)) < 0
+    # tininess after rounding with unbounded exponent: 2^-14 (1 - 2^-11) has an exact 11-bit
+    # significand, so it stays below 2^-14 and flushes, where a float16 cast would round it up
+    tiny = g.fp16_mul_ftz(f(0.007808685302734375), f(-0.0078125))
+    assert tiny == 0 and _struct_fp16_bits(0.007808685302734375 * -0.0078125) == 0x8400
+    assert g.fp16_add_ftz(f(2.0**-20), f(1.0)) == 1.0  # subnormal input read as zero
+
+
+def test_fp16_lut_lane_tracks_the_exact_dot_product():
+    rng = np.random.default_rng(3)
+    a = rng.normal(0, 1, size=(1, 64)).astype(np.float16)
+    q = rng.integers(0, 4, size=(64, 1))
+    idx, neg = g.lut_indices(q, 2)
+    got = float(g.lut_lane_fp16(g.lut_tables(a)[0], idx[:, :, 0], neg[:, :, 0]))
+    exact = (a.astype(np.float64) @ g.symmetric_codes(q, 2)).item()
+    assert abs(got - exact) <= 2.0**-9 * 3 * np.abs(a.astype(np.float64)).sum()
+
+
+def test_fp16_mac_dot_product_matches_sequential_fp16_rounding():
+    a = np.array([[1.0, 2.0, 3.0, 4.0], [0.5, 0.25, -1.0, 8.0]], dtype=np.float16)
+    w = np.array([[1.0, 1.0, 1.0, 1.0], [2.0, 4.0, 1.0, 0.5]], dtype=np.float16)
+    assert float(g.mac_dp_fp16(a, w)) == 10.0 + (1.0 + 1.0 - 1.0 + 4.0)

@@ -258,3 +258,10 @@ def test_graph_json_from_the_cli_round_trips(tmp_path, run_cli):
     code, stdout, _ = run_cli("graph", "summary", out, "--json")
     s = json.loads(stdout)
     assert {k["kind"] for k in s["kinds"]} >= {"conv2d", "norm", "pool", "gemv"}
+
+
+def test_row_wise_ops_carry_rows_and_row_length():
+    g = trace("llama2_7b", phase="decode", batch=2, kv_len=64, overrides={"n_layers": 2})
+    sm, norm = g.op("layers.0.attn.softmax"), g.op("layers.0.attn_norm")
+    assert (sm.M, sm.N) == (2 * 32, 64)  # one row of 64 scores per (sequence, head)
+    assert (norm.M, norm.N) == (2, 4096)  # one row per token

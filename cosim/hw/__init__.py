@@ -6,18 +6,24 @@ To add a model: write ``cosim/hw/<model>.py`` with a frozen ``Spec`` dataclass a
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from cosim.errors import SpecError
 from cosim.graph import WorkloadGraph
-from cosim.hw import roofline
+from cosim.hw import cpu, gpu, lut_tc, pim, roofline, sram_lut
 from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
 from cosim.spec import load_mapping, parse
 
 MODELS: dict[str, HardwareModel] = {
     "roofline": HardwareModel("roofline", roofline.Spec, roofline.simulate, roofline.__doc__.splitlines()[0]),
+    "gpu": HardwareModel("gpu", gpu.Spec, gpu.simulate, gpu.__doc__.splitlines()[0]),
+    "cpu": HardwareModel("cpu", cpu.Spec, cpu.simulate, cpu.__doc__.splitlines()[0]),
+    "sram_lut": HardwareModel("sram_lut", sram_lut.Spec, sram_lut.simulate, sram_lut.__doc__.splitlines()[0]),
+    "lut_tensor_core": HardwareModel("lut_tensor_core", lut_tc.Spec, lut_tc.simulate, lut_tc.__doc__.splitlines()[0]),
+    "hbm_pim": HardwareModel("hbm_pim", pim.Spec, pim.simulate, pim.__doc__.splitlines()[0]),
 }
 
 
@@ -63,3 +69,18 @@ def load_arch(path: str | Path) -> Arch:
 
 
 __all__ = ["MODELS", "Arch", "Bound", "HardwareModel", "OpResult", "RunResult", "arch_from_mapping", "load_arch"]
+
+
+def register_system() -> None:
+    """Register the NPU+PIM system model (``npu_pim``).  It lives in cosim/system.py, which
+    imports this package, so it registers once that module is complete: here, or from the end
+    of cosim/system.py when that module is the one being imported."""
+    mod = sys.modules.get("cosim.system")
+    if mod is not None and not hasattr(mod, "simulate"):
+        return
+    from cosim import system
+
+    MODELS["npu_pim"] = HardwareModel("npu_pim", system.Spec, system.simulate, system.__doc__.splitlines()[0])
+
+
+register_system()
