@@ -157,7 +157,7 @@ def totals(model: HardwareModel, spec: Any, graph: WorkloadGraph, *, fast: bool 
         return {
             "cycles": int(t.cycles),
             "latency_s": float(t.seconds),
-            "energy_j": float(t.energy_j),
+            "energy_j": _energy_or_none(float(t.energy_j), comps),
             "area_mm2": None if area is None else float(area),
             "energy_by_component": comps,
         }
@@ -165,13 +165,22 @@ def totals(model: HardwareModel, spec: Any, graph: WorkloadGraph, *, fast: bool 
     return run_totals(r)
 
 
+def _energy_or_none(energy_j: float, comps: Mapping[str, float]) -> float | None:
+    """A model without energy constants reports 0 J; store that as unknown (NULL), not as the
+    best possible energy, so it never wins an energy objective by omission."""
+    if energy_j == 0.0 and not any(comps.values()):
+        return None
+    return energy_j
+
+
 def run_totals(r: RunResult) -> dict[str, Any]:
+    comps = r.energy_by_component_j()
     return {
         "cycles": int(r.cycles),
         "latency_s": float(r.seconds),
-        "energy_j": float(r.energy_j),
+        "energy_j": _energy_or_none(float(r.energy_j), comps),
         "area_mm2": None if r.area_mm2 is None else float(r.area_mm2),
-        "energy_by_component": r.energy_by_component_j(),
+        "energy_by_component": comps,
     }
 
 

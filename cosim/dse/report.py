@@ -102,7 +102,11 @@ def _pair_plot(
     cmap = plt.get_cmap("tab10")
     for i, sp in enumerate(spaces):
         s = feas[feas["space"] == sp]
-        ax.scatter(s[a.metric], s[b.metric], s=12, alpha=0.55, color=cmap(i % 10), label=f"{sp} ({len(s)})")
+        shown = s.dropna(subset=[a.metric, b.metric])
+        note = (
+            f"{len(shown)}" if len(shown) == len(s) else f"{len(shown)}; {len(s) - len(shown)} lack {a.value}/{b.value}"
+        )
+        ax.scatter(shown[a.metric], shown[b.metric], s=12, alpha=0.55, color=cmap(i % 10), label=f"{sp} ({note})")
     if len(infeas):
         ok = infeas.dropna(subset=[a.metric, b.metric])
         if len(ok):

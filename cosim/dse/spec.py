@@ -82,7 +82,7 @@ METRICS: dict[str, str] = {
     "cycles": "total cycles of the workload",
     "latency_s": "time of one run of the workload (s)",
     "throughput_per_s": "inferences per second: images (CNN) or tokens (LLM) per run / latency",
-    "energy_j": "energy of one run (J)",
+    "energy_j": "energy of one run (J); empty when the model reports none",
     "area_mm2": "area of the architecture (mm^2), when the model reports it",
     "edp_js": "energy x latency (J s)",
     "perf_per_area": "throughput per mm^2",
