@@ -122,14 +122,26 @@ class _Progress:
 # --------------------------------------------------------------------------- workloads
 
 
+def _trace_code_hash() -> str:
+    """Hash of the code that turns a workload file into a graph: a cached trace is reused only
+    while that code is unchanged."""
+    pkg = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    for p in sorted([pkg / "graph.py", pkg / "workload.py", pkg / "trace.py", *(pkg / "zoo").glob("*.py")]):
+        if p.is_file():
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def load_graphs(spec: SweepSpec, store: Store, progress: _Progress) -> list[WorkloadGraph]:
     """Each workload traced once; the graph JSON is kept in the store so a rerun skips tracing."""
     from cosim.workload import load_workload
 
     graphs = []
     tid = progress.task("workloads", len(spec.workloads))
+    code = _trace_code_hash()
     for path in spec.workloads:
-        sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+        sha = hashlib.sha256(Path(path).read_bytes() + code.encode()).hexdigest()[:16]
         cached = store.cached_graph(str(path), sha)
         if cached is not None:
             g = WorkloadGraph.from_json(cached, str(path))
