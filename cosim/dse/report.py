@@ -240,10 +240,11 @@ def _breakdown_plot(plt: Any, wl: str, front: pd.DataFrame, ops: pd.DataFrame, p
         ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
         ax.set_title(title)
         ax.set_ylabel(unit)
-        if data:
+        if data and any(v.any() for v in data.values()):
             ax.legend(fontsize=7)
         else:
-            ax.text(0.5, 0.5, "not reported by the model", ha="center", va="center", transform=ax.transAxes)
+            what = "per op" if "op kind" in title else "by component"
+            ax.text(0.5, 0.5, f"not reported {what} by the model", ha="center", va="center", transform=ax.transAxes)
     fig.suptitle(f"{wl}: front designs ({n})")
     fig.tight_layout()
     fig.savefig(path)
