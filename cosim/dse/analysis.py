@@ -23,18 +23,9 @@ ALL_WORKLOADS = "(all workloads)"
 
 
 def constraints_from_meta(meta: Mapping[str, Any]) -> list[Constraint]:
-    """Re-parse the constraints stored with a sweep (names were checked when it ran)."""
+    """Re-parse the constraints stored with a sweep (their names were checked when it ran)."""
     texts = meta.get("constraints", []) or []
-    known = _AnyName()
-    return [Constraint.parse(t, known, f"constraints[{i}]") for i, t in enumerate(texts)]
-
-
-class _AnyName(dict):
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __iter__(self):  # pragma: no cover - only used in messages
-        return iter(())
+    return [Constraint.parse(t, None, f"constraints[{i}]") for i, t in enumerate(texts)]
 
 
 def feasible(df: pd.DataFrame, constraints: Sequence[Constraint]) -> np.ndarray:
@@ -111,18 +102,14 @@ def with_feasibility(df: pd.DataFrame, constraints: Sequence[Constraint]) -> pd.
 
 
 def front_of(df: pd.DataFrame, objectives: Sequence[Objective]) -> np.ndarray:
-    """Mask of the Pareto front of the feasible rows of `df` over `objectives`."""
+    """Mask of the Pareto front of `df`'s feasible rows (all rows without a ``feasible`` column)."""
+    mask = np.zeros(len(df), dtype=bool)
     if df.empty:
-        return np.zeros(0, dtype=bool)
+        return mask
     v, mx = objective_matrix(df, objectives)
-    mask = pareto_mask(v, mx)
-    if "feasible" in df.columns:
-        fe = df["feasible"].to_numpy(dtype=bool)
-        # recompute among feasible rows only
-        mask = np.zeros(len(df), dtype=bool)
-        idx = np.flatnonzero(fe)
-        if idx.size:
-            mask[idx] = pareto_mask(v[idx], mx)
+    idx = np.flatnonzero(df["feasible"].to_numpy(dtype=bool)) if "feasible" in df.columns else np.arange(len(df))
+    if idx.size:
+        mask[idx] = pareto_mask(v[idx], mx)
     return mask
 
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -266,10 +265,6 @@ def derived_metrics(
 def plain_params(params: Mapping[str, Any]) -> str:
     """JSON of a parameter assignment with enum values as their strings."""
     return json.dumps({k: (v.value if isinstance(v, Enum) else v) for k, v in params.items()}, sort_keys=True)
-
-
-def finite(x: Any) -> bool:
-    return x is not None and isinstance(x, int | float) and math.isfinite(x)
 
 
 __all__ = [

@@ -116,8 +116,8 @@ class Constraint:
     tree: ast.Expression = field(repr=False, compare=False)
 
     @classmethod
-    def parse(cls, text: str, known: Mapping[str, str], where: str) -> Constraint:
-        """Parse and check a constraint; `known` maps allowed names to what they are."""
+    def parse(cls, text: str, known: Mapping[str, str] | None, where: str) -> Constraint:
+        """Parse and check a constraint; `known` maps allowed names to what they are (None: any)."""
         if not isinstance(text, str) or not text.strip():
             raise SpecError(f"{where}: expected a constraint such as 'area_mm2 <= 100', got {text!r}")
         try:
@@ -132,7 +132,7 @@ class Constraint:
         def check(node: ast.AST) -> None:
             name = _dotted(node)
             if name is not None:
-                if name not in known:
+                if known is not None and name not in known:
                     raise SpecError(
                         f"{where}: constraint {text!r} uses unknown name {name!r} (allowed: {', '.join(known)})"
                     )
@@ -540,7 +540,7 @@ def _resolve(path: str, base_dir: Path, where: str) -> Path:
     raise SpecError(f"{where}: no such file {path!r} (looked in {', '.join(str(t.parent) for t in tried)})")
 
 
-def _load_space(raw: _SpaceYaml, idx: int, base_dir: Path, where: str, known_metrics: Mapping[str, str]) -> Space:
+def _load_space(raw: _SpaceYaml, idx: int, base_dir: Path, where: str) -> Space:
     prefix = f"spaces[{idx}]." if idx >= 0 else ""
     w = f"{where}: {prefix}"
     if isinstance(raw.base, str):
@@ -621,7 +621,7 @@ def sweep_from_mapping(data: Mapping[str, Any], where: str, base_dir: Path) -> S
     if len(set(raw.objectives)) != len(raw.objectives):
         raise SpecError(f"{where}: objectives: duplicate objective in {[o.value for o in raw.objectives]}")
     raw_spaces = [_SpaceYaml(base=raw.base, axes=raw.axes)] if raw.base is not None else list(raw.spaces)
-    spaces = [_load_space(s, i if raw.spaces else -1, base_dir, where, METRICS) for i, s in enumerate(raw_spaces)]
+    spaces = [_load_space(s, i if raw.spaces else -1, base_dir, where) for i, s in enumerate(raw_spaces)]
     names = [s.name for s in spaces]
     if len(set(names)) != len(names):
         raise SpecError(f"{where}: spaces: duplicate space name in {names} (set 'name:' on each)")

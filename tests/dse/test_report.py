@@ -80,3 +80,26 @@ def test_report_cli_and_errors(swept, tmp_path):
     assert (out / "report.html").is_file() and (out / "pareto_front.csv").is_file()
     with pytest.raises(SpecError, match="no such results file"):
         write_report(tmp_path / "missing.duckdb", tmp_path / "x", progress=False)
+
+
+def test_report_resimulates_front_ops_when_the_sweep_stored_none(tmp_path):
+    from cosim.dse.analysis import constraints_from_meta, fronts, with_feasibility
+    from cosim.dse.report import _front_ops
+    from cosim.dse.run import _Progress
+    from cosim.dse.spec import Objective
+
+    d = roofline_sweep(store_ops="none")
+    path = tmp_path / "none.duckdb"
+    run_sweep(sweep_from_mapping(d, "n.yaml", Path.cwd()), path, workers=0, progress=False)
+    with Store(path, read_only=True) as st:
+        assert st.ops_df().empty
+        ev = with_feasibility(st.evals_df(), constraints_from_meta(st.get_meta("sweep")))
+        front = fronts(ev, [Objective.LATENCY, Objective.ENERGY])["decode"]
+        ops = _front_ops(st, front, _Progress(False))
+    assert set(ops["eval_id"]) == set(front["eval_id"])
+    for r in front.itertuples():
+        o = ops[ops["eval_id"] == r.eval_id]
+        assert o["cycles"].sum() == r.cycles
+        assert o["energy_j"].sum() == pytest.approx(r.energy_j, rel=1e-12)
+    files = write_report(path, tmp_path / "out", progress=False)
+    assert any(p.name == "breakdown_decode.png" for p in files.plots)
