@@ -43,8 +43,8 @@ append is NPU memory traffic (its scattered layout in the V rows is not costed);
 segment starts at refresh phase 0; per-request KV lengths are spread around the op's kv_len
 (the mean) by ``kv_len_spread`` (see `kv_lengths`).
 
-The NPU's GEMM timing comes from one function, `array_gemm_cycles`, with the signature of
-``cosim.hw.systolic.gemm_cycles``; see the comment at its definition for switching to it.
+The NPU's GEMM timing comes from the systolic model's `cosim.hw.systolic.gemm_cycles` (native
+convention: a whole number of cycles per fold, no SCALE-Sim off-by-one).
 """
 
 from __future__ import annotations
@@ -73,36 +73,12 @@ from cosim.graph import (
 from cosim.hw import pim as pim_model
 from cosim.hw.base import Bound, OpResult, RunResult
 from cosim.hw.memory import MemoryCounts, energy_preset, memory_energy_j, preset
+from cosim.hw.systolic import gemm_cycles as array_gemm_cycles
 from cosim.spec import doc_field
 
 # --------------------------------------------------------------------------- NPU GEMM timing
 
 
-def _scalesim_gemm_cycles(
-    rows: int, cols: int, dataflow: str, M: int, N: int, K: int, *, convention: str = "native"
-) -> int:
-    """Stand-in for ``cosim.hw.systolic.gemm_cycles`` until it is on main: SCALE-Sim's fold
-    count x cycles per fold (OS: R + C + K - 2; WS: 2R + C + M - 2; IS: 2R + C + N - 2),
-    counted as a number of cycles (``native``; ``scalesim`` reports one less)."""
-    df = str(dataflow)
-    if df == "os":
-        sr, sc, t = M, N, K
-        per = rows + cols + t - 2
-    elif df == "ws":
-        sr, sc, t = K, N, M
-        per = 2 * rows + cols + t - 2
-    elif df == "is":
-        sr, sc, t = K, M, N
-        per = 2 * rows + cols + t - 2
-    else:
-        raise SpecError(f"dataflow: unknown value {dataflow!r} (allowed: os, ws, is)")
-    n = math.ceil(sr / rows) * math.ceil(sc / cols) * per
-    return n - 1 if convention == "scalesim" else n
-
-
-# The NPU's array timing.  When the systolic model (cosim/hw/systolic.py) is on main, replace
-# this line by:  from cosim.hw.systolic import gemm_cycles as array_gemm_cycles
-array_gemm_cycles = _scalesim_gemm_cycles
 
 
 class Dataflow(StrEnum):

@@ -5,7 +5,9 @@ Accepted files, by suffix:
 
 * ``.yaml``/``.yml``: a `WorkloadSpec`; the model is built and traced with torch.export.
 * ``.json``: a graph written by ``cosim trace -o``.
-* ``.csv``: the op-list format of DESIGN.md (hand-written workloads).
+* ``.csv``: the op-list format of DESIGN.md (hand-written workloads), recognised by its
+  ``name`` and ``kind`` columns; otherwise a SCALE-Sim topology CSV (conv or GEMM format, see
+  `cosim.scalesim`).
 """
 
 from __future__ import annotations
@@ -299,6 +301,25 @@ def _op_from_row(row: dict[str, str], where: str) -> Any:
 # --------------------------------------------------------------------------- dispatcher
 
 
+def _load_csv(p: Path) -> WorkloadGraph:
+    """Op-list CSVs have ``name`` and ``kind`` columns; anything else may be a SCALE-Sim topology."""
+    if not p.is_file():
+        raise SpecError(f"{p}: no such file")
+    with p.open(newline="") as fh:
+        first = next((ln for ln in fh if ln.strip()), "")
+    if {"name", "kind"} <= {c.strip() for c in first.split(",")}:
+        return load_op_csv(p)
+    from cosim import scalesim
+
+    if scalesim.topology_format(p) is not None:
+        return scalesim.load_topology(p)
+    raise SpecError(
+        f"{p}: CSV header is neither an op list ('{','.join(CSV_COLUMNS)}') nor a SCALE-Sim topology "
+        "('Layer, M, N, K' or 'Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
+        "Num Filter, Strides')"
+    )
+
+
 def load_workload(path: str | Path) -> WorkloadGraph:
     """Any workload file -> WorkloadGraph (see module docstring for the formats)."""
     p = Path(path)
@@ -309,5 +330,5 @@ def load_workload(path: str | Path) -> WorkloadGraph:
     if p.suffix == ".json":
         return WorkloadGraph.load(p)
     if p.suffix == ".csv":
-        return load_op_csv(p)
+        return _load_csv(p)
     raise SpecError(f"{p}: unknown workload file type {p.suffix!r} (allowed: .yaml, .json, .csv)")

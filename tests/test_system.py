@@ -68,7 +68,7 @@ def test_npu_gemm_cycles_serial_and_pipelined():
     # OS: folds over M and N, R + C + K - 2 per fold
     os_ = NpuSpec(dataflow=system.Dataflow.OS, fold_pipelining=False, arrays=1)
     assert npu_gemm_cycles(os_, 300, 200, 50) == 3 * 2 * (128 + 128 + 50 - 2)
-    assert system.array_gemm_cycles(128, 128, "ws", 256, 128, 128) == 638
+    assert system.array_gemm_cycles(128, 128, "ws", 256, 128, 128, convention="native") == 638
 
 
 def test_shard_graph_splits_gemms_heads_and_layers():

@@ -13,7 +13,7 @@ from typing import Any
 
 from cosim.errors import SpecError
 from cosim.graph import WorkloadGraph
-from cosim.hw import cpu, gpu, lut_tc, pim, roofline, sram_lut
+from cosim.hw import cpu, gpu, lut_tc, pim, roofline, sram_lut, systolic
 from cosim.hw.base import Bound, HardwareModel, OpResult, RunResult
 from cosim.spec import load_mapping, parse
 
@@ -24,6 +24,15 @@ MODELS: dict[str, HardwareModel] = {
     "sram_lut": HardwareModel("sram_lut", sram_lut.Spec, sram_lut.simulate, sram_lut.__doc__.splitlines()[0]),
     "lut_tensor_core": HardwareModel("lut_tensor_core", lut_tc.Spec, lut_tc.simulate, lut_tc.__doc__.splitlines()[0]),
     "hbm_pim": HardwareModel("hbm_pim", pim.Spec, pim.simulate, pim.__doc__.splitlines()[0]),
+    "systolic": HardwareModel(
+        "systolic",
+        systolic.Spec,
+        systolic.simulate,
+        systolic.__doc__.splitlines()[0],
+        load_foreign=systolic.load_scalesim_config,
+        foreign_suffixes=(".cfg",),
+        simulate_totals=systolic.simulate_graph_totals,
+    ),
 }
 
 
