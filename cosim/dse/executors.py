@@ -32,6 +32,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -107,7 +108,13 @@ class LocalExecutor(_Base):
             for t in tasks:
                 yield run_task(self.ctx, t)
             return
-        yield from _bounded(self.pool.submit, _run_in_worker, tasks, 2 * self.workers)
+        try:
+            yield from _bounded(self.pool.submit, _run_in_worker, tasks, 2 * self.workers)
+        except BrokenProcessPool as e:
+            raise RuntimeError(
+                "a sweep worker process died.  Worker processes re-import the main script: when "
+                "run_sweep is called from a script, call it under `if __name__ == '__main__':`"
+            ) from e
 
     def close(self) -> None:
         if self.pool is not None:

@@ -461,7 +461,12 @@ def run_sweep(
     batch_size: int = DEFAULT_BATCH,
     progress: bool = True,
 ) -> SweepSummary:
-    """Run (or resume) `spec`, storing results in `store_path` (see the module docstring)."""
+    """Run (or resume) `spec`, storing results in `store_path` (see the module docstring).
+
+    Local worker processes are started with ``forkserver`` and re-import the main module, so a
+    script calling this with ``workers`` > 0 must do so under ``if __name__ == "__main__":``
+    (the usual `multiprocessing` rule); ``workers=0`` evaluates in this process.
+    """
     t_start = time.perf_counter()
     summary = SweepSummary(store=str(store_path))
     with Store(store_path) as store, _Progress(progress) as prog:
