@@ -287,25 +287,45 @@ class DaskExecutor(_Base):
         shutil.rmtree(self._tmp, ignore_errors=True)
 
 
+def check_executor(kind: str | ExecutorKind, address: str | None = None, workers: int | None = None) -> ExecutorKind:
+    """Validate executor options before any work starts.
+
+    Raises:
+        SpecError: unknown kind, ``--address`` with the local executor, negative worker count.
+    """
+    try:
+        k = ExecutorKind(kind)
+    except ValueError:
+        raise SpecError(f"--executor: unknown executor {kind!r} (allowed: local, ray, dask)") from None
+    if k is ExecutorKind.LOCAL and address:
+        raise SpecError("--address is for --executor ray or dask; the local executor runs on this machine")
+    if workers is not None and workers < 0:
+        raise SpecError(f"--workers: must be >= 0, got {workers}")
+    return k
+
+
 def make_executor(
     kind: str | ExecutorKind, ctx: EvalContext, workers: int | None = None, address: str | None = None
 ) -> Any:
     """An executor of `kind` with `ctx` shipped to its workers.
 
     Raises:
-        SpecError: unknown kind, --address with the local executor, missing package, unreachable cluster.
+        SpecError: bad options (see `check_executor`), missing package, unreachable cluster.
     """
-    try:
-        k = ExecutorKind(kind)
-    except ValueError:
-        raise SpecError(f"--executor: unknown executor {kind!r} (allowed: local, ray, dask)") from None
+    k = check_executor(kind, address, workers)
     if k is ExecutorKind.LOCAL:
-        if address:
-            raise SpecError("--address is for --executor ray or dask; the local executor runs on this machine")
         return LocalExecutor(ctx, workers)
     if k is ExecutorKind.RAY:
         return RayExecutor(ctx, workers, address)
     return DaskExecutor(ctx, workers, address)
 
 
-__all__ = ["DaskExecutor", "ExecutorKind", "LocalExecutor", "RayExecutor", "default_workers", "make_executor"]
+__all__ = [
+    "DaskExecutor",
+    "ExecutorKind",
+    "LocalExecutor",
+    "RayExecutor",
+    "check_executor",
+    "default_workers",
+    "make_executor",
+]

@@ -34,10 +34,10 @@ from cosim.dse.evaluate import (
     run_totals,
     spec_hash,
 )
-from cosim.dse.executors import make_executor
+from cosim.dse.executors import check_executor, make_executor
 from cosim.dse.spec import OpsPolicy, Space, Strategy, SweepSpec
 from cosim.dse.store import Store
-from cosim.errors import CosimError
+from cosim.errors import CosimError, SpecError
 from cosim.graph import WorkloadGraph
 from cosim.hw import MODELS
 
@@ -467,6 +467,9 @@ def run_sweep(
     script calling this with ``workers`` > 0 must do so under ``if __name__ == "__main__":``
     (the usual `multiprocessing` rule); ``workers=0`` evaluates in this process.
     """
+    check_executor(executor, address, workers)  # before anything is traced or written
+    if batch_size < 1:
+        raise SpecError(f"--batch-size: must be >= 1, got {batch_size}")
     t_start = time.perf_counter()
     summary = SweepSummary(store=str(store_path))
     with Store(store_path) as store, _Progress(progress) as prog:

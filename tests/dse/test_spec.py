@@ -157,3 +157,21 @@ def test_relative_paths_resolve_from_the_sweep_file(tmp_path, data_dir):
     s = load_sweep(spec)
     assert s.name == "s" and s.spaces[0].name == "r"
     assert s.workloads[0] == (tmp_path / "w.csv").resolve()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"executor": "spark"}, r"--executor: unknown executor 'spark' \(allowed: local, ray, dask\)"),
+        ({"executor": "local", "address": "tcp://x:1"}, r"--address is for --executor ray or dask"),
+        ({"workers": -1}, r"--workers: must be >= 0"),
+        ({"batch_size": 0}, r"--batch-size: must be >= 1"),
+    ],
+)
+def test_bad_executor_options_fail_before_any_work(tmp_path, kwargs, message):
+    from cosim.dse import run_sweep
+
+    store = tmp_path / "x.duckdb"
+    with pytest.raises(SpecError, match=message):
+        run_sweep(_load(roofline_sweep()), store, progress=False, **kwargs)
+    assert not store.exists()
