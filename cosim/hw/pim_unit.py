@@ -6,7 +6,8 @@ burst of the PIM row buffer and one entry of an operand (vector) buffer, a pairw
 with ADDER_TREE_CYCLES - 1 pipeline registers, an accumulator drained by a result read.  It keeps
 the pace `cosim.hw.pim` assumes: a MAC every cycle (the model needs one per MAC gap), the sum in
 the accumulator ``adder_tree_cycles`` after the MAC.  Integer (INT8/INT16, exact accumulator) and
-FP16 (every operation rounded to binary16, as NeuPIMs' and Aquabolt-XL's FP16 units) datapaths.
+FP16 datapaths (the format of NeuPIMs and Aquabolt-XL; every product, tree node and accumulation
+rounded to binary16, RNE with subnormals flushed, by the rtl/lut_tc FP16 operators).
 
 Area accounting, stated so it can be checked by hand (`unit_area`):
 
