@@ -12,9 +12,15 @@ ShareGPT traces; per-request lengths spread exponentially around it), the decode
 13B TP4, 30B TP4 x PP2, 175B TP8 x PP4.  Architectures: models/roofline_a100.yaml (GPU-only,
 an ideal A100 roofline), models/npu_only.yaml, models/npu_pim_naive.yaml, models/neupims.yaml.
 
+Area: the in-bank GEMV unit of the NeuPIMs spec (rtl/pim_gemv synthesised with yosys 0.23,
+at 20 nm with a 10x DRAM-process factor, `cosim.hw.pim_unit`) as a fraction of an HBM2 bank,
+for its FP16 datapath and INT16 / INT8 variants, beside the overheads published for Samsung
+HBM-PIM, SK hynix AiM and NeuPIMs' dual row buffer.
+
 Usage: ``python benchmarks/neupims.py [--json] [--mode fast|event] [--models 7b,13b,30b,175b]
 [--no-sweep] [--no-perf]``.  With --json, one JSON object on stdout; summary keys ``vs_gpu``,
-``vs_npu``, ``vs_naive`` (geometric means over the models at batch 256) and more.
+``vs_npu``, ``vs_naive`` (geometric means over the models at batch 256), ``pim_unit_bank_fraction``
+(the NeuPIMs spec's unit), ``pim_area_published`` and more.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import math
 import statistics
 import sys
 import time
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -127,6 +133,26 @@ def sensitivity(archs: dict, graph, batch: int) -> dict[str, dict[str, float]]:
             res[key] = simulate_detailed(s, graph).tokens_per_s
         out[label] = res
     return out
+
+
+def area_rows(archs: dict) -> list[dict]:
+    """The NeuPIMs spec's in-bank unit (FP16, as configured) and INT16 / INT8 variants: area at
+    the DRAM node and fraction of a bank (recorded yosys counts), then the published overheads."""
+    from cosim.hw import pim_unit
+
+    base = archs["neupims"].spec.pim
+    variants = {
+        "neupims_fp16": base,
+        "int16": replace(base, operand_format=pim_model.OperandFormat.INT),
+        "int8": replace(base, operand_format=pim_model.OperandFormat.INT, operand_bits=8, multipliers_per_bank=32),
+    }
+    rows: list[dict] = []
+    for label, spec in variants.items():
+        a = pim_model.area(spec)
+        rows.append({"kind": "area", "design": f"cosim {label}", **a.to_dict()})
+    for p in pim_unit.PUBLISHED_AREA:
+        rows.append({"kind": "area_published", **asdict(p)})
+    return rows
 
 
 def perf(reps: int = 3) -> dict[str, float]:
@@ -247,6 +273,14 @@ def main(argv: list[str] | None = None) -> int:
             sens[label] = {k: geomean(v) for k, v in per.items()}
             rows.append({"kind": "sensitivity", "variant": label, **sens[label]})
         summary["sensitivity"] = sens
+    area = area_rows(archs)
+    rows += area
+    ours = {r["design"]: r for r in area if r["kind"] == "area"}
+    summary["pim_unit_bank_fraction"] = ours["cosim neupims_fp16"]["bank_fraction"]
+    summary["pim_unit_bank_fraction_int16"] = ours["cosim int16"]["bank_fraction"]
+    summary["pim_unit_bank_fraction_int8"] = ours["cosim int8"]["bank_fraction"]
+    summary["pim_unit_private_buffer_fraction"] = ours["cosim neupims_fp16"]["private_buffer_fraction"]
+    summary["pim_area_published"] = {r["design"]: [r["low"], r["high"]] for r in area if r["kind"] == "area_published"}
     if not args.no_perf:
         p = perf()
         summary["perf_gpt3_7b_b256_event_cpu_s"] = p["event_cpu"]
@@ -309,6 +343,26 @@ def print_table(rows: list[dict], summary: dict) -> None:
         print("\nSensitivity (geomean NeuPIMs speedups with one model choice flipped)")
         for k, v in sens.items():
             print(f"  {k:<32} vs NPU {v['vs_npu']:.2f}x  vs naive {v['vs_naive']:.2f}x")
+    area = [r for r in rows if r["kind"] in ("area", "area_published")]
+    if area:
+        print(
+            "\nIn-bank PIM unit area as a fraction of an HBM2 bank (rtl/pim_gemv, yosys 0.23, "
+            "20 nm x10 DRAM logic; buffer shared by the channel's banks / private per bank)"
+        )
+        for r in area:
+            if r["kind"] == "area":
+                print(
+                    f"  {r['design']:<38}{100 * r['bank_fraction']:6.2f}% / {100 * r['private_buffer_fraction']:5.2f}%"
+                    f"   datapath {r['datapath_mm2']:.3f} mm^2, buffer {r['buffer_mm2']:.3f} mm^2, "
+                    f"bank {r['bank_mm2']:.3f} mm^2"
+                )
+            else:
+                rng = (
+                    f"{100 * r['low']:.2f}%"
+                    if r["low"] == r["high"]
+                    else f"{100 * r['low']:.0f}-{100 * r['high']:.0f}%"
+                )
+                print(f"  {r['design']:<38}{rng:>7} of {r['of']}  ({r['what']}; {r['source']})")
     if "perf_gpt3_7b_b256_event_cpu_s" in summary:
         ev_c, ev_w = summary["perf_gpt3_7b_b256_event_cpu_s"], summary["perf_gpt3_7b_b256_event_wall_s"]
         fa_c, fa_w = summary["perf_gpt3_7b_b256_fast_cpu_s"], summary["perf_gpt3_7b_b256_fast_wall_s"]

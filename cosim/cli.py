@@ -385,6 +385,61 @@ def calibrate(
     )
 
 
+# --------------------------------------------------------------------------- sweep / report
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="sweep spec (sweeps/*.yaml)")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="results store (default: out/<sweep name>.duckdb)")
+    ] = None,
+    executor: Annotated[str, typer.Option("--executor", help="local (process pool), ray or dask")] = "local",
+    address: Annotated[
+        str | None, typer.Option("--address", help="existing Ray/Dask cluster: auto, ray://HOST:10001, tcp://HOST:8786")
+    ] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="worker processes (default: all cores)")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="designs per task", min=1)] = 64,
+    report_dir: Annotated[
+        Path | None, typer.Option("--report", help="also write the report into this directory")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """Run (or resume) a design sweep; every evaluated design goes to a DuckDB store."""
+    from cosim.dse import load_sweep, run_sweep
+
+    s = load_sweep(spec)
+    store = output if output is not None else Path("out") / f"{s.name}.duckdb"
+    summary = run_sweep(
+        s, store, executor=executor, workers=workers, address=address, batch_size=batch_size, progress=not quiet
+    )
+    err.print(
+        f"{s.name}: {summary.designs:,} designs x {len(summary.workloads)} workload(s): "
+        f"{summary.rows_evaluated:,} rows evaluated, {summary.rows_skipped:,} already stored, "
+        f"{summary.seconds:.1f} s -> {store}",
+        soft_wrap=True,
+    )
+    if report_dir is not None:
+        from cosim.dse.report import write_report
+
+        files = write_report(store, report_dir, progress=not quiet)
+        err.print(f"report: {files.html}", soft_wrap=True)
+
+
+@app.command()
+def report(
+    results: Annotated[Path, typer.Argument(help="sweep store written by `cosim sweep` (.duckdb)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="report directory")] = Path("report"),
+    quiet: Annotated[bool, typer.Option("--quiet", help="no progress bars")] = False,
+) -> None:
+    """Pareto plots, per-op breakdowns, a sortable HTML report and the front as CSV."""
+    from cosim.dse.report import write_report
+
+    files = write_report(results, output, progress=not quiet)
+    fronts = ", ".join(f"{w}: {n}" for w, n in files.front_sizes.items())
+    err.print(f"wrote {files.html}, {files.csv} and {len(files.plots)} plots (front sizes: {fronts})", soft_wrap=True)
+
+
 # --------------------------------------------------------------------------- entry point
 
 

@@ -775,3 +775,117 @@ def same_weight_reduction_width(w_bits: int, lanes: int) -> int:
     if lanes < 1:
         raise SpecError(f"lanes: must be >= 1, got {lanes}")
     return w_bits + 2 + (math.ceil(math.log2(lanes)) if lanes > 1 else 0)
+
+
+# =====================================================================================
+# In-bank PIM GEMV unit (rtl/pim_gemv, cosim.hw.pim_unit): a bank's dot products of
+# column bursts with a buffered vector, integer with exact accumulator widths, and FP16.
+# =====================================================================================
+#
+# One bank holds `rows` rows of a weight matrix (one row per tile); a tile issues ceil(K / lanes)
+# MAC commands, MAC m multiplying lanes [m*lanes, (m+1)*lanes) of the row with the same lanes of
+# the vector, and a result read after every `macs_per_result` MACs (and after the last), which
+# returns that group's sum and clears the accumulator.  K is padded with zeros to whole MACs.
+# (Added here because main has no integer GEMV with exact accumulator widths yet; the `rtl`
+# branch's int_gemm/acc_width cover plain GEMM and can replace `pim_acc_bits` once merged.)
+
+
+def pim_acc_bits(operand_bits: int, terms: int) -> int:
+    """Fewest bits of a two's-complement accumulator that holds every sum of `terms` products of
+    two signed `operand_bits`-bit integers: 2W + floor(log2 terms).
+
+    The largest sum is terms x (-2^(W-1))^2 = terms x 2^(2W-2), which needs
+    2W - 1 + floor(log2 terms) magnitude bits and a sign bit; the most negative,
+    terms x (-2^(W-1))(2^(W-1) - 1), is smaller in magnitude.
+    """
+    if isinstance(operand_bits, bool) or not isinstance(operand_bits, int | np.integer) or operand_bits < 2:
+        raise ValueError(f"operand_bits must be an integer >= 2, got {operand_bits!r}")
+    if isinstance(terms, bool) or not isinstance(terms, int | np.integer) or terms < 1:
+        raise ValueError(f"terms must be an integer >= 1, got {terms!r}")
+    return 2 * int(operand_bits) + int(terms).bit_length() - 1
+
+
+def _pim_tiles(matrix: np.ndarray, vector: np.ndarray, lanes: int, macs_per_result: int | None):
+    m = np.asarray(matrix)
+    x = np.asarray(vector)
+    if m.ndim != 2 or x.ndim != 1 or m.shape[1] != x.shape[0]:
+        raise ValueError(f"need a rows x K matrix and a K vector, got shapes {m.shape} and {x.shape}")
+    if lanes < 1 or m.shape[1] < 1:
+        raise ValueError(f"lanes and K must be >= 1, got lanes={lanes}, K={m.shape[1]}")
+    n_macs = -(-m.shape[1] // lanes)
+    mpr = n_macs if macs_per_result is None else int(macs_per_result)
+    if mpr < 1:
+        raise ValueError(f"macs_per_result must be >= 1, got {macs_per_result!r}")
+    pad = n_macs * lanes - m.shape[1]
+    return np.pad(m, ((0, 0), (0, pad))), np.pad(x, (0, pad)), n_macs, mpr
+
+
+def pim_gemv(
+    matrix: np.ndarray,
+    vector: np.ndarray,
+    *,
+    operand_bits: int,
+    lanes: int,
+    macs_per_result: int | None = None,
+    acc_bits: int | None = None,
+) -> np.ndarray:
+    """Result reads of the integer PIM unit: (rows, ceil(n_macs / macs_per_result)) sums.
+
+    Entry [r, j] is the dot product of row r with the vector over MAC group j (elements
+    [j * macs_per_result * lanes, (j + 1) * macs_per_result * lanes)), exact, or wrapped to a
+    two's-complement `acc_bits`-bit register (modular addition: wrapping once equals wrapping
+    after every MAC).
+
+    Raises:
+        ValueError: operands outside signed `operand_bits`, non-integer arrays, bad shapes.
+    """
+    m, x, n_macs, mpr = _pim_tiles(matrix, vector, lanes, macs_per_result)
+    lo, hi = -(1 << (operand_bits - 1)), (1 << (operand_bits - 1)) - 1
+    for name, arr in (("matrix", m), ("vector", x)):
+        if not np.issubdtype(arr.dtype, np.integer):
+            raise ValueError(f"{name} must be integers, got dtype {arr.dtype}")
+        if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+            raise ValueError(f"{name} must lie in [{lo}, {hi}] for {operand_bits}-bit operands")
+    wide = pim_acc_bits(operand_bits, m.shape[1]) > 62
+    dt = object if wide else np.int64
+    prods = m.astype(dt) * x.astype(dt)[None, :]
+    n_res = -(-n_macs // mpr)
+    prods = np.pad(prods, ((0, 0), (0, n_res * mpr * lanes - prods.shape[1])))
+    out = prods.reshape(prods.shape[0], n_res, mpr * lanes).sum(axis=2)
+    if acc_bits is not None:
+        mask = (1 << acc_bits) - 1
+        half = 1 << (acc_bits - 1)
+        out = np.vectorize(lambda v: ((int(v) & mask) ^ half) - half, otypes=[object])(out)
+    return out if wide else out.astype(np.int64)
+
+
+def pim_gemv_fp16(
+    matrix: np.ndarray, vector: np.ndarray, *, lanes: int, macs_per_result: int | None = None
+) -> np.ndarray:
+    """Result reads of the FP16 PIM unit, rounded exactly as rtl/pim_gemv (FP16 = 1) rounds.
+
+    Per MAC: lanes products (`fp16_mul_ftz`), a pairwise tree (level 1 adds lanes 2i and 2i+1,
+    level 2 the pairs of those, ...; `fp16_add_ftz` at every node), then the accumulator: the
+    first MAC of a result takes the tree sum as is, later ones add with `fp16_add_ftz`.
+    `lanes` must be a power of two.  Returns float16, shape (rows, n_results).
+    """
+    if lanes < 1 or lanes & (lanes - 1):
+        raise ValueError(f"lanes must be a power of two, got {lanes}")
+    m, x, n_macs, mpr = _pim_tiles(
+        np.asarray(matrix, dtype=np.float16), np.asarray(vector, dtype=np.float16), lanes, macs_per_result
+    )
+    rows = m.shape[0]
+    out = np.zeros((rows, -(-n_macs // mpr)), dtype=np.float16)
+    for r in range(rows):
+        acc = None
+        for k in range(n_macs):
+            s = slice(k * lanes, (k + 1) * lanes)
+            with np.errstate(over="ignore"):
+                level = fp16_mul_ftz(m[r, s], x[s])
+                while level.size > 1:
+                    level = fp16_add_ftz(level[0::2], level[1::2])
+            acc = level[0] if acc is None else fp16_add_ftz(acc, level[0])
+            if (k + 1) % mpr == 0 or k == n_macs - 1:
+                out[r, k // mpr] = acc
+                acc = None
+    return out

@@ -637,6 +637,7 @@ class SystemResult:
     pim_segments: tuple[PimSegment, ...]
     energy_by_component_j: dict[str, float]
     sub_batched: bool
+    pim_unit_bank_fraction: float | None = None  # in-bank unit area / bank area (cosim.hw.pim_unit)
 
 
 def _fluid_end(start: float, nbytes: float, bw: float, f: float, pim_end: float) -> float:
@@ -919,11 +920,18 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
         pim_util = 0.0
     energy = _energy(spec, totals, pim_counts, seconds)
     tokens = n_req if info is not None else batch
+    # the PIM units' area (NPU area is not modelled, so no total): by component and as a
+    # fraction of a bank, beside the published HBM-PIM overheads (cosim.hw.pim_unit)
+    area_comp: dict[str, float] = {}
+    area_extra: dict[str, object] = {}
+    if spec.pim is not None:
+        _, area_comp, area_extra = pim_model.area_fields(spec.pim)
     run = RunResult(
         arch=spec.name,
         workload=graph.title,
         ops=tuple(op_results),
         clock_hz=npu.clock_hz,
+        area_by_component_mm2=area_comp,
         total_cycles=math.ceil(seconds * npu.clock_hz),
         total_seconds=seconds,
         extra={
@@ -934,6 +942,7 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
             "stages": len(stages),
             "energy_by_component_j": energy,
             "static_energy_j": 0.0,
+            **area_extra,
         },
     )
     return SystemResult(
@@ -946,6 +955,7 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
         pim_segments=tuple(pim_segs),
         energy_by_component_j=energy,
         sub_batched=sbi,
+        pim_unit_bank_fraction=area_extra.get("pim_unit_bank_fraction"),  # type: ignore[arg-type]
     )
 
 

@@ -50,7 +50,7 @@ export RAY_TMPDIR="${TMPDIR:-/tmp}/cosim-ray" DASK_TEMPORARY_DIRECTORY="${TMPDIR
 case "$mode" in
   --run)
     echo "setup: running the main job" >&2
-    exec .venv/bin/cosim simulate --arch models/roofline_a100.yaml --workload workloads/resnet50.yaml ;;
+    exec .venv/bin/cosim sweep sweeps/default.yaml --report out/report ;;
   --test)
     echo "setup: running the test suite" >&2
     exec .venv/bin/python -m pytest -n 2 -p no:cacheprovider tests ;;

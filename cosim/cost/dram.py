@@ -38,7 +38,8 @@ HBM2_INTERPOSER_IO_PJ_PER_BIT = 0.3
 _PJ_PER_BIT: dict[DramKind, float] = {
     # Horowitz, ISSCC 2014: a 64-bit DRAM access costs 1.3-2.6 nJ; midpoint 1.95 nJ / 64 bits.
     DramKind.DDR3: 1950.0 / 64,
-    # O'Connor et al., MICRO 2017, Fig. 1 (GDDR5 energy per bit): ~14 pJ/bit.
+    # O'Connor et al., MICRO 2017, Fig. 1 (energy per bit of contemporary DRAMs): GDDR5 ~14 pJ/bit.
+    # Read off a figure (as summarised in github.com/Dongyunkam/DRAM_info), so approximate: +-2 pJ/bit.
     DramKind.GDDR5: 14.0,
     # Sum of the FGDRAM HBM2 path: 0.11 + 0.44 + 1.01 + 1.23 + 0.5 + 0.3 = 3.59 pJ/bit.
     DramKind.HBM2: HBM2_ACT_PJ_PER_BIT

@@ -52,16 +52,22 @@ COMP (which its dual-buffer table keeps for other bank groups), and the single-b
 always does.  RDRES uses the external data bus like a read.  A vector load is the host's
 WRs of the row followed by GWRITE and PRE, serial with the tiles (NeuPIMs Alg. 1 adds
 L_GWRITE serially).
+
+Area (`area`, `area_fields`; in `simulate`'s RunResult): the in-bank unit this model assumes,
+built as RTL (``rtl/pim_gemv``: one MAC per cycle, the sum in the accumulator
+``adder_tree_cycles`` after its MAC, checked against `gemv_tile_trace` by its cocotb bench) and
+synthesised with yosys, at ``logic_node`` with a DRAM-process factor, as a fraction of a bank
+beside published HBM-PIM overheads (`cosim.hw.pim_unit`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import IntEnum, StrEnum
 from functools import cached_property, lru_cache
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import simpy
 
@@ -70,6 +76,9 @@ from cosim.graph import ATTENTION_KINDS, OpKind, WorkloadGraph
 from cosim.hw.base import Bound, OpResult, RunResult
 from cosim.hw.memory import DramTiming, MemoryCounts, energy_preset, memory_energy_j, preset
 from cosim.spec import doc_field
+
+if TYPE_CHECKING:
+    from cosim.hw.pim_unit import UnitArea
 
 NEVER = -(10**12)  # "no such command yet": far enough in the past for every gap
 
@@ -153,6 +162,13 @@ class SimMode(StrEnum):
     EVENT = "event"
 
 
+class OperandFormat(StrEnum):
+    """Number format of the PIM operands (the unit's datapath, `cosim.hw.pim_unit`)."""
+
+    FP = "fp"  # IEEE binary16 at 16 bits (NeuPIMs, Aquabolt-XL)
+    INT = "int"  # two's-complement integers
+
+
 @dataclass(frozen=True)
 class Spec:
     """An HBM-PIM device: channels of a memory preset with GEMV units in every bank.
@@ -166,6 +182,9 @@ class Spec:
     channels: int = doc_field(32, doc="PIM channels (NeuPIMs: dram_channels 32)", min=1)
     multipliers_per_bank: int = doc_field(16, doc="multipliers per bank (NeuPIMs pim_comp_coverage 16)", min=1)
     operand_bits: int = doc_field(16, doc="operand width (FP16 in NeuPIMs)", choices=(4, 8, 16, 32))
+    operand_format: OperandFormat = doc_field(
+        OperandFormat.FP, doc="fp (binary16, NeuPIMs) or int; selects the synthesized unit for area"
+    )
     bank_access_bits: int = doc_field(
         256, doc="bits a bank delivers per column access (HBM2 pCH: 64 bit x BL4); wider MACs stretch the gap", min=8
     )
@@ -187,6 +206,15 @@ class Spec:
     refresh: bool = doc_field(True, doc="model all-bank refresh")
     mode: SimMode = doc_field(SimMode.FAST, doc="fast (closed form per job) or event (simpy, command level)")
     clock_hz: float | None = doc_field(None, doc="reporting clock; default the memory command clock")
+    logic_node: str = doc_field(
+        "20nm", doc="process node of the in-bank logic, for area (Samsung HBM2-PIM: 20 nm DRAM, ISSCC'21 25.4)"
+    )
+    dram_logic_area_factor: float = doc_field(
+        10.0,
+        doc="DRAM-process logic area over logic-process area at the same node (P3-LLM arXiv 2511.06838 "
+        "§II-B: ~10x lower transistor density)",
+        min=1.0,
+    )
     description: str = ""
 
     @property
@@ -1937,7 +1965,16 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
                 energy_by_component_j=e,
             )
         )
-    return RunResult(arch=spec.name, workload=graph.title, ops=tuple(results), clock_hz=clock)
+    area_mm2, area_comp, area_extra = area_fields(spec)
+    return RunResult(
+        arch=spec.name,
+        workload=graph.title,
+        ops=tuple(results),
+        clock_hz=clock,
+        area_mm2=area_mm2,
+        area_by_component_mm2=area_comp,
+        extra=area_extra,
+    )
 
 
 def run_programs(
@@ -1973,6 +2010,41 @@ def peak_mac_lanes_per_cycle(spec: Spec) -> float:
     return spec.channels * tm.banks_per_channel * spec.multipliers_per_bank / _mac_gap_cycles(spec, tm)
 
 
+# --------------------------------------------------------------------------- area
+
+
+def area(spec: Spec) -> UnitArea:
+    """Area of the in-bank GEMV unit (``rtl/pim_gemv``, yosys) at the DRAM node, and as a fraction
+    of a bank, with one vector buffer per channel as this model has it (`cosim.hw.pim_unit`).
+
+    Raises:
+        ModelError: no recorded synthesis of this unit configuration, or no die area for the memory.
+    """
+    from cosim.hw import pim_unit
+
+    return pim_unit.area(spec)
+
+
+def area_fields(spec: Spec) -> tuple[float | None, dict[str, float], dict[str, object]]:
+    """(total added logic mm^2, by component, extra fields) for a RunResult: every bank's
+    datapath plus one buffer per channel; the bank fraction beside the published overheads.
+    Where the area is unknown: (None, {}, {"pim_area_note": why})."""
+    from cosim.hw import pim_unit
+
+    try:
+        a = area(spec)
+    except ModelError as e:
+        return None, {}, {"pim_area_note": str(e)}
+    banks = spec.dram.banks_per_channel * spec.channels
+    comp = {"pim_datapaths": a.datapath_mm2 * banks, "pim_vector_buffers": a.buffer_mm2 * spec.channels}
+    extra: dict[str, object] = {
+        "pim_unit_bank_fraction": a.bank_fraction,
+        "pim_area": a.to_dict(),
+        "pim_area_published": [asdict(p) for p in pim_unit.PUBLISHED_AREA],
+    }
+    return sum(comp.values()), comp, extra
+
+
 def check_spec(spec: Spec, where: str = "pim") -> None:
     """Reject combinations the model cannot represent."""
     tm = spec.dram
@@ -1995,6 +2067,7 @@ __all__ = [
     "EventResult",
     "MacGap",
     "MemBurst",
+    "OperandFormat",
     "ProgramItem",
     "Scope",
     "SimMode",
@@ -2005,6 +2078,8 @@ __all__ = [
     "TimingEntry",
     "TimingTable",
     "VectorLoad",
+    "area",
+    "area_fields",
     "attention_program",
     "check_spec",
     "closed_form",
