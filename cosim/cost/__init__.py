@@ -21,6 +21,8 @@ Modules and their sources:
 * `dram`: DRAM/HBM energy per bit by kind (Horowitz 2014; O'Connor et al. MICRO 2017).
 * `noc`: wire energy per bit-mm (0.2 pF/mm wires) and NoC hops.
 * `synth`: yosys-calibrated area: synthesized transistor/gate counts -> mm^2 at a node.
+* `components`: the component names (``mac``, ``sram``, ``dram``, ``static``, ...) every
+  hardware model reports energy and area under.
 
 Energy is in joules and area in mm^2 everywhere (suffixes ``_j``, ``_mm2``).
 """
@@ -30,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cosim.cost import logic, sram
+from cosim.cost.components import COMPONENT_NAMES, Component
 from cosim.cost.dram import DramKind, dram_energy_per_bit_j, dram_energy_per_byte_j
 from cosim.cost.logic import (
     FP_BITS_RANGE,
@@ -48,6 +51,7 @@ from cosim.cost.logic import (
     mult_energy_j,
     mux2_area_mm2,
     mux2_energy_j,
+    op_format,
     pe_area_mm2,
     pe_energy_j,
     regfile_area_mm2,
@@ -164,10 +168,12 @@ def cost_table(node: str | TechNode) -> CostTable:
 
 
 __all__ = [
+    "COMPONENT_NAMES",
     "FP_BITS_RANGE",
     "INT_BITS_RANGE",
     "NODES",
     "NODE_NAMES",
+    "Component",
     "CostTable",
     "DramKind",
     "NumFormat",
@@ -195,6 +201,7 @@ __all__ = [
     "mux2_area_mm2",
     "mux2_energy_j",
     "noc_hop_energy_j",
+    "op_format",
     "pe_area_mm2",
     "pe_energy_j",
     "regfile_area_mm2",
