@@ -154,6 +154,18 @@ def test_dram_energies_equal_their_sources():
     assert cost.dram_energy_per_byte_j("hbm2") == pytest.approx(8 * 3.59 * PJ)
 
 
+def test_idd_command_energies_of_the_hbm2_device():
+    # DRAMsim3's IDD model on HBM2_8Gb_x128.ini at tCK 1 ns (tRC 48, tRAS 34, tRP 14, BL4 = 2 cycles, tRFC 260)
+    from cosim.cost.dram import HBM2_8GB_X128_IDD, idd_command_energy
+
+    e = idd_command_energy(HBM2_8GB_X128_IDD, tck_ns=1.0, tRC=48, tRAS=34, tRP=14, burst_cycles=2, tRFC=260)
+    assert e.act_pj == pytest.approx(1.2 * (65 * 48 - (55 * 34 + 40 * 14)))  # 828 pJ
+    assert e.rd_pj == pytest.approx(1.2 * (390 - 55) * 2)  # 804 pJ per 64 B burst
+    assert e.wr_pj == pytest.approx(1.2 * (500 - 55) * 2)  # 1068 pJ
+    assert e.ref_pj == pytest.approx(1.2 * (250 - 55) * 260)  # 60.8 nJ
+    assert e.background_mw == pytest.approx(66.0)
+
+
 @pytest.mark.parametrize("node", ["45nm", "28nm", "14nm", "7nm"])
 def test_wire_energy_inside_darpa_exascale_range(node):
     e = cost.wire_energy_per_bit_mm_j(node)
