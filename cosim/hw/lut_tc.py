@@ -41,10 +41,13 @@ names (`cosim.cost.Component`): ``lut`` (LUT arrays), ``mac`` (MAC tensor cores)
 (CUDA cores: dequantization, table precompute, non-GEMM ops), ``dram``.  Area is the tensor-core
 area only (``lut``: LUT arrays; ``mac``: the MAC tensor cores, present on a MAC design or kept
 beside the LUT arrays when ``other_gemm_unit: mac``), not the die, as the paper's Table 1 counts
-it; the scope has no on-chip SRAM and no static power.  LUT-array energy/area and the MAC
-tensor-core area are the paper's figures at its 28 nm normalisation; MAC, vector-unit and DRAM
-energies come from the shared cost library (`cosim.cost`).  ``tech_node`` moves all of them but
-DRAM from 28 nm to another node with the cost library's scaling rule (`costs`).
+it; the scope has no on-chip SRAM.  With ``die_area_mm2`` (the host GPU's published die at
+``tech_node``) the area is that die with its MAC tensor cores replaced by this design's
+(component ``die`` = the rest of the die), and ``static_power_w`` adds idle power x time.
+LUT-array energy/area and the MAC tensor-core area are the paper's figures at its 28 nm
+normalisation; MAC, vector-unit and DRAM energies come from the shared cost library
+(`cosim.cost`).  ``tech_node`` moves all of them but DRAM from 28 nm to another node with the
+cost library's scaling rule (`costs`).
 Assumptions beyond the paper are marked ASSUMPTION next to the constant.
 """
 
@@ -204,11 +207,23 @@ class Spec:
     kernel_launch_s: float = doc_field(0.0, doc="fixed time per kernel (op); 0 models a fused graph", min=0)
     cost: CostTable = field(default=CostTable())
     tech_node: str = doc_field(_NODE, doc="node energies and areas are reported at (cost.node scaled by cosim.cost)")
+    die_area_mm2: float = doc_field(
+        0.0,
+        doc="published die area of the host GPU at tech_node; > 0: report the die with its MAC tensor cores "
+        "replaced by this design's (0: tensor cores only, as the paper's Table 1)",
+        min=0,
+    )
+    static_power_w: float = doc_field(0.0, doc="idle/static power of the whole part x time (0: not modelled)", min=0)
     description: str = ""
 
     def __post_init__(self) -> None:
         cost.get_node(self.tech_node)  # SpecError naming the allowed nodes
         cost.get_node(self.cost.node)
+        if self.die_area_mm2 and self.die_area_mm2 <= self.num_sms * costs(self).mac_tc_area_mm2_per_sm:
+            raise SpecError(
+                f"die_area_mm2: {self.die_area_mm2} mm^2 does not exceed the MAC tensor cores it holds "
+                f"({self.num_sms * costs(self).mac_tc_area_mm2_per_sm:.1f} mm^2 at {self.tech_node})"
+            )
         if self.datapath is Datapath.LUT and (self.tb_m % self.lut_m or self.tb_n % self.lut_n):
             raise SpecError(
                 f"tb_m x tb_n ({self.tb_m} x {self.tb_n}) must be multiples of the LUT tile "
@@ -562,6 +577,7 @@ def _simulate_op(spec: Spec, graph: WorkloadGraph, op: Op, done: set) -> OpResul
         util = op.flops / (_vector_rate(spec) * seconds)
     acc.energy["vector"] = acc.vector_ops * costs(spec).vector_energy_j_per_op
     acc.energy["dram"] = (acc.dram_bytes + acc.side_bytes) * costs(spec).dram_energy_j_per_byte
+    acc.energy["static"] = spec.static_power_w * seconds
     energy = {k: v for k, v in acc.energy.items() if v}
     acc.extra.update(compute_s=acc.compute_s, memory_s=acc.memory_s)
     return OpResult(
@@ -592,6 +608,9 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
         areas = {"lut": tensor_area_mm2(spec, float_acts)}
         if spec.other_gemm_unit is OtherUnit.MAC:
             areas["mac"] = mac_tcs
+    if spec.die_area_mm2:
+        # the host GPU's die without its MAC tensor cores (published die minus Table 1's TC area)
+        areas = {"die": spec.die_area_mm2 - mac_tcs, **areas}
     return RunResult(
         arch=spec.name,
         workload=graph.title,

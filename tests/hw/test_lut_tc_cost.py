@@ -76,3 +76,19 @@ def test_area_grows_with_arrays_and_sms(arrays, sms, node, keep_mac) -> None:
     assert a0 > 0
     assert area(replace(spec, arrays_per_tensor_core=arrays + 1)) > a0
     assert area(replace(spec, num_sms=sms + 1)) > a0
+
+
+def test_die_area_replaces_the_mac_tensor_cores_and_static_power_adds_up() -> None:
+    spec = replace(LUT8X, tech_node="7nm", die_area_mm2=826.0, static_power_w=68.6)
+    c = L.costs(spec)
+    mac_tcs = 108 * c.mac_tc_area_mm2_per_sm
+    r = L.simulate(spec, _graph(gemm_op("q", 8, 4096, 4096, weight_bits=2, act_bits=8, dtype="int8")))
+    # the A100 die without its MAC tensor cores, plus the LUT arrays, plus the kept MAC tensor cores
+    assert r.area_by_component_mm2 == pytest.approx(
+        {"die": 826.0 - mac_tcs, "lut": 3456 * c.lut_array_area_um2_int * 1e-6, "mac": mac_tcs}
+    )
+    assert r.ops[0].energy_by_component_j["static"] == pytest.approx(68.6 * r.ops[0].seconds)
+    mac = L.simulate(replace(MAC, tech_node="7nm", die_area_mm2=826.0), WorkloadGraph(name="e"))
+    assert mac.area_mm2 == pytest.approx(826.0)  # the MAC design is the published die
+    with pytest.raises(SpecError, match="does not exceed the MAC tensor cores"):
+        replace(LUT8X, die_area_mm2=50.0)  # 105 mm^2 of tensor cores at 28 nm
