@@ -1150,6 +1150,7 @@ class Costs:
     dram_word_j: float
     vector_op_j: float
     leakage_w: float
+    clock_hz: float
     area_mm2: float
     area_by_component_mm2: tuple[tuple[str, float], ...]
 
@@ -1195,6 +1196,7 @@ def costs(spec: Spec) -> Costs:
         dram_word_j=spec.word_bytes * cost.dram_energy_per_byte_j(spec.dram_kind),
         vector_op_j=cost.add_energy_j(node, fmt, bits),
         leakage_w=if_sram.leakage_w + fl_sram.leakage_w + of_sram.leakage_w,
+        clock_hz=spec.clock_hz,
         area_mm2=math.fsum(areas.values()),
         area_by_component_mm2=tuple(areas.items()),
     )
@@ -1227,7 +1229,7 @@ _VECTOR_PARTS = ("vector", "dram", "static")
 
 
 def _energy(
-    spec: Spec,
+    spec: Spec | Costs,
     parts: Sequence[str],
     *,
     macs: int = 0,
@@ -1239,8 +1241,9 @@ def _energy(
     vector_ops: int = 0,
     cycles: int = 0,
 ) -> dict[str, float]:
-    """Energy by component = event counts x `costs` (the same step for one op and for a whole graph)."""
-    c = costs(spec)
+    """Energy by component = event counts x `costs` (the same step for one op and for a whole graph;
+    pass the `Costs` when you have them, a spec otherwise)."""
+    c = spec if isinstance(spec, Costs) else costs(spec)
     e = {
         "mac": macs * c.mac_j,
         "sram": if_reads * c.ifmap_read_j
@@ -1249,7 +1252,7 @@ def _energy(
         + of_reads * c.ofmap_read_j,
         "dram": dram_words * c.dram_word_j,
         "vector": vector_ops * c.vector_op_j,
-        "static": c.leakage_w * cycles / spec.clock_hz,
+        "static": c.leakage_w * cycles / c.clock_hz,
     }
     return {k: e[k] for k in parts}
 
@@ -1580,8 +1583,7 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
     array_cycles = int((cycles * rep).sum())
     stall_total = int((stall * rep).sum())
     macs = int((macs_l * rep).sum())
-    if_reads, fl_reads = int((sram_if * rep).sum()), int((sram_fl * rep).sum())
-    of_writes, of_reads = int((sram_of * rep).sum()), int((of_rd * rep).sum())
+    if_reads, fl_reads, of_writes, of_reads = (int(x @ rep) for x in (sram_if, sram_fl, sram_of, of_rd))
     sram_words = if_reads + fl_reads + of_writes + of_reads
     dram_words = int(((dram_if + dram_fl + dram_of) * rep).sum())
     lanes = spec.vector.lanes
@@ -1595,8 +1597,9 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
     parts = [*(("mac", "sram") if M.size else ()), "dram", "static"]
     if arrays.vec_flops.size or arrays.softmax_flops:
         parts.append("vector")
+    c = costs(spec)
     e = _energy(
-        spec,
+        c,
         parts,
         macs=macs,
         if_reads=if_reads,
@@ -1619,7 +1622,7 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
         energy_j=math.fsum(e.values()),
         utilization=macs / (array_cycles * R * C) if array_cycles else 0.0,
         energy_by_component_j=e,
-        area_mm2=costs(spec).area_mm2,
+        area_mm2=c.area_mm2,
     )
 
 
