@@ -18,7 +18,8 @@ Modules and their sources:
 * `logic`: adders, multipliers (Horowitz ISSCC 2014, 45 nm), registers and muxes (Aladdin,
   40 nm), MAC, PE, register file, LUT unit (composed from those).
 * `sram`: CACTI 7.0 runs at 45 nm, by capacity, width and ports.
-* `dram`: DRAM/HBM energy per bit by kind (Horowitz 2014; O'Connor et al. MICRO 2017).
+* `dram`: DRAM/HBM energy per bit by kind (Horowitz 2014; O'Connor et al. MICRO 2017), and
+  per-command energies from IDD currents (DRAMsim3's model; the HBM2 device NeuPIMs uses).
 * `noc`: wire energy per bit-mm (0.2 pF/mm wires) and NoC hops.
 * `synth`: yosys-calibrated area: synthesized transistor/gate counts -> mm^2 at a node.
 * `components`: the component names (``mac``, ``sram``, ``dram``, ``static``, ...) every
