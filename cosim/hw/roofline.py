@@ -36,7 +36,7 @@ class Spec:
     op_overhead_s: float = doc_field(0.0, doc="fixed time per op (launch, sync)", min=0)
     energy_per_flop_j: float = doc_field(0.0, doc="energy per FLOP; 0: the cost library's MAC/add at tech_node", min=0)
     energy_per_dram_byte_j: float = doc_field(0.0, doc="energy per DRAM byte; 0: the cost library's dram_kind", min=0)
-    tech_node: str = doc_field("7nm", doc="cost-library node for energy and the built-up area")
+    tech_node: str = doc_field("7nm", doc="cost-library node for energy and built-up area (A100 preset: TSMC N7)")
     dram_kind: str = doc_field("hbm2", doc="memory kind for DRAM energy (cosim.cost.DramKind)")
     compute_dtype: str = doc_field("float16", doc="MAC type of the built-up area (torch name)")
     static_power_w: float = doc_field(0.0, doc="static power added over the run time (0: not modelled)", min=0)
