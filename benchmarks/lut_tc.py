@@ -137,7 +137,7 @@ def bitnet_graphs() -> dict[tuple[str, str], WorkloadGraph]:
 
 def tensor_energy_j(res) -> float:
     comps = res.energy_by_component_j()
-    return comps.get("lut_array", 0.0) + comps.get("mac", 0.0)
+    return comps.get("lut", 0.0) + comps.get("mac", 0.0)
 
 
 def system_rows(sp: dict[str, L.Spec]) -> tuple[list[dict], dict[str, float]]:

@@ -32,9 +32,17 @@ How a graph runs (one decode step of the layers the graph holds):
    While PIM runs, the NPU's DRAM traffic gets only the column-command slots PIM leaves free
    (PIM has priority, NeuPIMs Sec. 5.3): its bandwidth is scaled by (1 - f), f = the
    fraction of the slowest channel's time its MAC/RDRES commands occupy the column cadence.
-5. Energy: NPU MACs x MAC energy and vector FLOPs x add energy (cost library, ``tech_node``);
-   memory commands (NPU traffic as full-row reads/writes, PIM program counts, refreshes) x
-   per-command energy + background power x time (`cosim.hw.memory`).
+5. Energy, per op under the shared component names (`cosim.cost.Component`): ``mac`` = array
+   MACs x PE energy, ``sram`` = scratchpad words (the systolic model's native counts,
+   `cosim.hw.systolic.native_sram_words`) x energy per word, ``vector`` = vector FLOPs x an add
+   (cost library at ``npu.tech_node``, `npu_costs`); ``dram`` = NPU traffic as whole-row streams
+   and the PIM programs' activations, refreshes, result reads and vector-buffer loads x
+   per-command energy (`cosim.hw.memory`), ``pim`` = in-bank MACs; the time-based rest
+   (channel background power, PIM row-buffer background, scratchpad leakage) is ``static``
+   (`RunResult.extra["static_energy_j"]`).  `SystemResult.energy_by_component_j` keeps the
+   same total split by command class.
+   Area: the NPU's PEs, scratchpads and vector lanes (cost library) plus the PIM units
+   (`cosim.hw.pim.area_fields`: our RTL synthesised by yosys, or its calibrated build-up).
    Utilization: NPU = array MACs / (arrays x R x C x cycles); PIM = MAC lanes / peak lanes.
 
 Assumptions: tensor-parallel all-reduce and pipeline-parallel transfers are not modelled;
@@ -51,9 +59,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -73,12 +82,11 @@ from cosim.graph import (
 from cosim.hw import pim as pim_model
 from cosim.hw.base import Bound, OpResult, RunResult
 from cosim.hw.memory import MemoryCounts, energy_preset, memory_energy_j, preset
+from cosim.hw.systolic import DFF_TRANSISTORS, PE_SYNTH_TRANSISTORS, native_sram_words
 from cosim.hw.systolic import gemm_cycles as array_gemm_cycles
 from cosim.spec import doc_field
 
 # --------------------------------------------------------------------------- NPU GEMM timing
-
-
 
 
 class Dataflow(StrEnum):
@@ -98,7 +106,10 @@ def _fold_geometry(df: Dataflow, R: int, C: int, M: int, N: int, K: int) -> tupl
 
 @dataclass(frozen=True)
 class NpuSpec:
-    """The NPU of NeuPIMs (configs/systolic_ws_128x128_dev.json at f299af3)."""
+    """The NPU of NeuPIMs (configs/systolic_ws_128x128_dev.json at f299af3).
+
+    The config has one core with ``systolic_array_count`` arrays, so its two scratchpads are taken
+    as shared by all arrays (ASSUMPTION: ONNXim sizes them per core)."""
 
     arrays: int = doc_field(8, doc="systolic arrays (systolic_array_count)", min=1)
     rows: int = doc_field(128, doc="PE rows per array (core_height)", min=1)
@@ -112,11 +123,34 @@ class NpuSpec:
         doc="overlap a fold's stationary-operand load with the previous fold (ONNXim/NeuPIMs "
         "NeuPIMSystolicWS.cc); false: SCALE-Sim's back-to-back folds",
     )
-    operand_bits: int = doc_field(16, doc="operand width (precision 2 B)", choices=(8, 16, 32))
-    tech_node: str = doc_field("22nm", doc="technology node for MAC/add energy (cosim.cost)")
+    operand_bits: int = doc_field(
+        16, doc="operand width (precision 2 B): 8 int8, 16 fp16, 32 fp32", choices=(8, 16, 32)
+    )
+    tech_node: str = doc_field(
+        "22nm", doc="cost-library node for NPU energy and area (NeuPIMs' area analysis: CACTI at 22 nm)"
+    )
     dram_efficiency: float = doc_field(
         1.0, doc="fraction of the channels' peak bandwidth the NPU sustains", gt=0, max=1
     )
+    spad_kib: int = doc_field(1024, doc="operand scratchpad shared by the arrays, KiB (spad_size 1024 KB)", min=1)
+    accum_spad_kib: int = doc_field(
+        1024, doc="accumulator scratchpad shared by the arrays, KiB (accum_spad_size 1024 KB)", min=1
+    )
+    sram_port_bits: int = doc_field(256, doc="scratchpad port width, for energy per access and area", min=8)
+    pe_area_source: str = doc_field(
+        "table", doc="table (cost library) or yosys (our MAC RTL, as the systolic model)", choices=("table", "yosys")
+    )
+
+    def __post_init__(self) -> None:
+        cost.get_node(self.tech_node)  # SpecError naming the allowed nodes
+        if self.pe_area_source == "yosys" and self.mac_format not in PE_SYNTH_TRANSISTORS:
+            fmt, bits = self.mac_format
+            raise SpecError(f"npu.pe_area_source: yosys: no synthesised MAC for {fmt}{bits} (have: int8, int16, fp16)")
+
+    @property
+    def mac_format(self) -> tuple[str, int]:
+        """(``int``/``fp``, bits) of the MACs: int8 at 8 bits, fp16/fp32 otherwise."""
+        return ("int" if self.operand_bits == 8 else "fp"), self.operand_bits
 
     @property
     def peak_macs_per_cycle(self) -> int:
@@ -442,6 +476,7 @@ class NpuOpTime:
     dram_bytes: int
     array_macs: int
     vector_flops: int
+    sram_words: tuple[int, int, int, int] = (0, 0, 0, 0)  # ifmap reads, filter reads, ofmap writes, ofmap reads
 
     def seconds(self, bytes_per_s: float) -> float:
         return max(self.compute_s, self.dram_bytes / bytes_per_s)
@@ -466,8 +501,106 @@ def npu_op_time(spec: Spec, op: Op, dram: bool = True) -> NpuOpTime:
             t_vec = math.ceil(macs / lanes) / f
             if t_vec < t_arr:
                 return NpuOpTime(op, Unit.VECTOR, t_vec, nbytes, 0, 2 * macs)
-        return NpuOpTime(op, Unit.ARRAYS, t_arr, nbytes, macs, 0)
+        words = native_sram_words(npu.dataflow.value, npu.rows, npu.cols, op.M, op.N, op.K)
+        n = op.batch * (2 if op.kind in FUSED_ATTENTION_KINDS else 1)
+        return NpuOpTime(op, Unit.ARRAYS, t_arr, nbytes, macs, 0, tuple(n * w for w in words))  # type: ignore[arg-type]
     return NpuOpTime(op, Unit.VECTOR, math.ceil(op.flops / lanes) / f, nbytes, 0, op.flops)
+
+
+# --------------------------------------------------------------------------- energy and area
+
+
+@dataclass(frozen=True)
+class NpuCosts:
+    """Per-event energies (J) and area (mm^2) of the NPU: `cosim.cost` at ``npu.tech_node``, priced
+    as the systolic model prices its array (`cosim.hw.systolic.Costs`): a PE MAC, scratchpad words
+    at one ``sram_port_bits`` access / words per access, one add per vector element operation,
+    the scratchpads' leakage; areas: PEs, scratchpads, one MAC unit per vector lane."""
+
+    mac_j: float
+    spad_read_j: float
+    acc_write_j: float
+    acc_read_j: float
+    vector_op_j: float
+    leakage_w: float
+    area_by_component_mm2: tuple[tuple[str, float], ...]
+
+
+@lru_cache(maxsize=256)
+def npu_costs(npu: NpuSpec) -> NpuCosts:
+    """`NpuCosts` of `npu` (cached)."""
+    node = cost.get_node(npu.tech_node)
+    fmt, bits = npu.mac_format
+    width = max(bits, npu.sram_port_bits - npu.sram_port_bits % bits)
+    spad = cost.sram_cost(node, npu.spad_kib * 1024, width)
+    acc = cost.sram_cost(node, npu.accum_spad_kib * 1024, width)
+    per = width // bits
+    if npu.pe_area_source == "yosys":
+        pe = cost.synth_area_mm2(node, transistors=PE_SYNTH_TRANSISTORS[(fmt, bits)] + 2 * bits * DFF_TRANSISTORS)
+    else:
+        pe = cost.pe_area_mm2(node, fmt, bits)
+    areas = {
+        "mac": npu.arrays * npu.rows * npu.cols * pe,
+        "sram": spad.area_mm2 + acc.area_mm2,
+        "vector": npu.vector_lanes_total * cost.mac_area_mm2(node, fmt, bits),
+    }
+    return NpuCosts(
+        mac_j=cost.pe_energy_j(node, fmt, bits),
+        spad_read_j=spad.read_j / per,
+        acc_write_j=acc.write_j / per,
+        acc_read_j=acc.read_j / per,
+        vector_op_j=cost.add_energy_j(node, fmt, bits),
+        leakage_w=spad.leakage_w + acc.leakage_w,
+        area_by_component_mm2=tuple(areas.items()),
+    )
+
+
+def _npu_dram_j(spec: Spec, read_bytes: float, write_bytes: float) -> dict[str, float]:
+    """NPU traffic at `cosim.hw.memory` command energies: bursts read/written, and one activation
+    per row of bytes moved (whole rows streamed); fractional, so per-op sums equal the total."""
+    tm, en = preset(spec.memory), energy_preset(spec.memory)
+    return {
+        "dram_act": (read_bytes + write_bytes) / tm.row_bytes * en.act_pj * 1e-12,
+        "dram_rd": read_bytes / tm.burst_bytes * en.rd_pj * 1e-12,
+        "dram_wr": write_bytes / tm.burst_bytes * en.wr_pj * 1e-12,
+    }
+
+
+def npu_op_energy(spec: Spec, it: NpuOpTime) -> dict[str, float]:
+    """Energy of one NPU op by component (``mac``, ``sram``, ``vector``, ``dram``)."""
+    c = npu_costs(spec.npu)
+    r = it.op.bytes_read if it.dram_bytes else 0
+    w = it.op.bytes_written if it.dram_bytes else 0
+    dram = math.fsum(_npu_dram_j(spec, r, w).values())
+    if it.unit is Unit.ARRAYS:
+        ifr, flr, ofw, ofr = it.sram_words
+        sram = (ifr + flr) * c.spad_read_j + ofw * c.acc_write_j + ofr * c.acc_read_j
+        return {"mac": it.array_macs * c.mac_j, "sram": sram, "dram": dram}
+    return {"vector": it.vector_flops * c.vector_op_j, "dram": dram}
+
+
+def pim_energy(spec: Spec, counts: MemoryCounts) -> dict[str, float]:
+    """Energy of PIM command counts by component: ``pim`` (in-bank MACs with their bank reads) and
+    ``dram`` (activations, refreshes, result reads, vector-buffer loads, host writes)."""
+    e = memory_energy_j(counts, energy_preset(spec.memory), 0.0, spec.channels)
+    return {"pim": e["pim_mac"], "dram": math.fsum(v for k, v in e.items() if k != "pim_mac")}
+
+
+def system_area(spec: Spec) -> tuple[float | None, dict[str, float], dict[str, object]]:
+    """(total mm^2, by component, extra fields): NPU arrays, scratchpads and vector lanes
+    (`npu_costs`) plus the PIM units (`cosim.hw.pim.area_fields`: yosys-calibrated).  The total
+    is None when the PIM area is unknown (the note says why)."""
+    comp = dict(npu_costs(spec.npu).area_by_component_mm2)
+    extra: dict[str, object] = {}
+    total: float | None = None
+    if spec.pim is not None:
+        pim_total, _, extra = pim_model.area_fields(spec.pim)
+        if pim_total is not None:
+            comp["pim"] = pim_total
+            total = math.fsum(comp.values())
+    else:
+        total = math.fsum(comp.values())
+    return total, comp, extra
 
 
 # --------------------------------------------------------------------------- PIM segments
@@ -791,27 +924,40 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
     batch = int(g.meta.get("batch") or (info[0] if info else 1))
     stages: list[Stage] = []
     pim_segs: list[PimSegment] = []
-    totals = {"array_macs": 0, "vector_flops": 0, "npu_bytes_r": 0, "npu_bytes_w": 0, "pim_lanes": 0}
+    totals: dict[str, float] = {
+        "array_macs": 0,
+        "vector_flops": 0,
+        "npu_bytes_r": 0,
+        "npu_bytes_w": 0,
+        "pim_lanes": 0,
+        "npu_sram_j": 0.0,
+    }
     pim_counts: list[MemoryCounts] = []
-    per_op: dict[str, list[Any]] = {}  # name -> [unit, seconds, array MACs, bound]
+    per_op: dict[str, list[Any]] = {}  # name -> [unit, seconds, array MACs, bound, energy by component]
 
-    def note(op: Op, unit: str, seconds: float, macs: int, bound: Bound) -> None:
-        e = per_op.setdefault(op.name, [unit, 0.0, 0, bound])
+    def note(op: Op, unit: str, seconds: float, macs: int, bound: Bound, energy: Mapping[str, float]) -> None:
+        e = per_op.setdefault(op.name, [unit, 0.0, 0, bound, {}])
         e[1] += seconds
         e[2] += macs
+        for k, v in energy.items():
+            e[4][k] = e[4].get(k, 0.0) + v
 
     def account_npu(items: Sequence[NpuOpTime]) -> None:
         for it in items:
             t = it.seconds(bw)
-            note(it.op, it.unit.value, t, it.array_macs, Bound.COMPUTE if it.compute_s >= t else Bound.MEMORY)
+            energy = npu_op_energy(spec, it)
+            note(it.op, it.unit.value, t, it.array_macs, Bound.COMPUTE if it.compute_s >= t else Bound.MEMORY, energy)
             totals["array_macs"] += it.array_macs
             totals["vector_flops"] += it.vector_flops
             totals["npu_bytes_r"] += it.op.bytes_read if it.dram_bytes else 0
             totals["npu_bytes_w"] += it.op.bytes_written if it.dram_bytes else 0
+            totals["npu_sram_j"] += energy.get("sram", 0.0)
 
     def account_pim(ps: PimSegment, seg: Segment) -> None:
+        n = max(1, len(seg.pim_ops))
+        share = {k: v / n for k, v in pim_energy(spec, ps.counts).items()}
         for o in seg.pim_ops:
-            note(o, Unit.PIM.value, ps.seconds / max(1, len(seg.pim_ops)), 0, Bound.MEMORY)
+            note(o, Unit.PIM.value, ps.seconds / n, 0, Bound.MEMORY, share)
         pim_segs.append(ps)
         pim_counts.append(ps.counts)
         assert spec.pim is not None
@@ -898,16 +1044,18 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
     op_results = []
     for o in g.ops:
         if o.name in per_op:
-            unit, t, macs, bound = per_op[o.name]
+            unit, t, macs, bound, op_energy = per_op[o.name]
             util = macs / (npu.peak_macs_per_cycle * npu.clock_hz * t) if t and macs else 0.0
             op_results.append(
                 OpResult(
                     op=o,
                     cycles=math.ceil(t * npu.clock_hz),
                     seconds=t,
+                    energy_j=math.fsum(op_energy.values()),
                     utilization=min(1.0, util),
                     bound=bound,
                     unit=unit,
+                    energy_by_component_j=op_energy,
                 )
             )
     seconds = math.fsum(s.seconds for s in stages)
@@ -919,18 +1067,17 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
     else:
         pim_util = 0.0
     energy = _energy(spec, totals, pim_counts, seconds)
+    static_j = energy["dram_background"] + energy.get("pim_background", 0.0) + energy["npu_leakage"]
     tokens = n_req if info is not None else batch
-    # the PIM units' area (NPU area is not modelled, so no total): by component and as a
-    # fraction of a bank, beside the published HBM-PIM overheads (cosim.hw.pim_unit)
-    area_comp: dict[str, float] = {}
-    area_extra: dict[str, object] = {}
-    if spec.pim is not None:
-        _, area_comp, area_extra = pim_model.area_fields(spec.pim)
+    # area: the NPU (arrays, scratchpads, vector lanes; cost library) and the PIM units (yosys-
+    # calibrated), by component, with the PIM unit's fraction of a bank beside published overheads
+    area_mm2, area_comp, area_extra = system_area(spec)
     run = RunResult(
         arch=spec.name,
         workload=graph.title,
         ops=tuple(op_results),
         clock_hz=npu.clock_hz,
+        area_mm2=area_mm2,
         area_by_component_mm2=area_comp,
         total_cycles=math.ceil(seconds * npu.clock_hz),
         total_seconds=seconds,
@@ -940,13 +1087,14 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
             "pim_utilization": pim_util,
             "sub_batch_interleaving": sbi,
             "stages": len(stages),
-            "energy_by_component_j": energy,
-            "static_energy_j": 0.0,
+            "energy_detail_j": energy,
+            # background power of the channels and the scratchpads' leakage over the run: not per op
+            "static_energy_j": static_j,
             **area_extra,
         },
     )
     return SystemResult(
-        run=_with_energy(run, energy),
+        run=run,
         seconds=seconds,
         tokens_per_s=tokens / seconds if seconds else 0.0,
         npu_utilization=npu_util,
@@ -959,39 +1107,38 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
     )
 
 
-def _energy(spec: Spec, totals: dict[str, int], pim_counts: Sequence[MemoryCounts], seconds: float) -> dict[str, float]:
-    """Counts x energy per event (cost library and `cosim.hw.memory`), background x time."""
-    npu = spec.npu
-    e_mac = cost.mac_energy_j(npu.tech_node, "fp", npu.operand_bits)  # Horowitz 2014 via cosim.cost
-    e_add = cost.add_energy_j(npu.tech_node, "fp", npu.operand_bits)
-    tm = preset(spec.memory)
+def _energy(
+    spec: Spec, totals: Mapping[str, float], pim_counts: Sequence[MemoryCounts], seconds: float
+) -> dict[str, float]:
+    """The whole step's energy in detail (what `SystemResult.energy_by_component_j` reports): NPU
+    MACs, vector work, scratchpad accesses and leakage (`npu_costs`), and every memory command
+    class (`cosim.hw.memory`: NPU traffic as whole-row streams, PIM program counts, refreshes)
+    plus background power x time.  Per-op energies regroup the same events (`npu_op_energy`,
+    `pim_energy`) and the time-based parts form ``static``; both sum to the same total."""
+    c = npu_costs(spec.npu)
     en = energy_preset(spec.memory)
-    rd_b = math.ceil(totals["npu_bytes_r"] / tm.burst_bytes)
-    wr_b = math.ceil(totals["npu_bytes_w"] / tm.burst_bytes)
-    # NPU traffic streams whole rows: one activation per row of bytes moved
-    acts = math.ceil((totals["npu_bytes_r"] + totals["npu_bytes_w"]) / tm.row_bytes)
-    c = MemoryCounts(act=acts, rd=rd_b, wr=wr_b)
+    pim = MemoryCounts()
     for k in pim_counts:
-        c = MemoryCounts(
-            act=c.act + k.act,
-            rd=c.rd + k.rd,
-            wr=c.wr + k.wr,
-            ref=c.ref + k.ref,
-            mac_bank_ops=c.mac_bank_ops + k.mac_bank_ops,
-            rdres=c.rdres + k.rdres,
-            gwrite_bursts=c.gwrite_bursts + k.gwrite_bursts,
+        pim = MemoryCounts(
+            act=pim.act + k.act,
+            rd=pim.rd + k.rd,
+            wr=pim.wr + k.wr,
+            ref=pim.ref + k.ref,
+            mac_bank_ops=pim.mac_bank_ops + k.mac_bank_ops,
+            rdres=pim.rdres + k.rdres,
+            gwrite_bursts=pim.gwrite_bursts + k.gwrite_bursts,
         )
-    out = {"npu_mac": totals["array_macs"] * e_mac, "npu_vector": totals["vector_flops"] * e_add}
-    out.update(memory_energy_j(c, en, seconds, spec.channels, pim_buffers=spec.dual))
+    out = {
+        "npu_mac": totals["array_macs"] * c.mac_j,
+        "npu_vector": totals["vector_flops"] * c.vector_op_j,
+        "npu_sram": totals["npu_sram_j"],
+        "npu_leakage": c.leakage_w * seconds,
+    }
+    mem = memory_energy_j(pim, en, seconds, spec.channels, pim_buffers=spec.dual)
+    for k, v in _npu_dram_j(spec, totals["npu_bytes_r"], totals["npu_bytes_w"]).items():
+        mem[k] += v
+    out.update(mem)
     return out
-
-
-def _with_energy(run: RunResult, energy: dict[str, float]) -> RunResult:
-    # RunResult sums per-op energies; the system's energy is not per op, so it rides on
-    # static_energy_j (its total) with the breakdown in extra.
-    extra = dict(run.extra)
-    extra["static_energy_j"] = math.fsum(energy.values())
-    return replace(run, extra=extra)
 
 
 def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:

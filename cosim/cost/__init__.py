@@ -18,9 +18,12 @@ Modules and their sources:
 * `logic`: adders, multipliers (Horowitz ISSCC 2014, 45 nm), registers and muxes (Aladdin,
   40 nm), MAC, PE, register file, LUT unit (composed from those).
 * `sram`: CACTI 7.0 runs at 45 nm, by capacity, width and ports.
-* `dram`: DRAM/HBM energy per bit by kind (Horowitz 2014; O'Connor et al. MICRO 2017).
+* `dram`: DRAM/HBM energy per bit by kind (Horowitz 2014; O'Connor et al. MICRO 2017), and
+  per-command energies from IDD currents (DRAMsim3's model; the HBM2 device NeuPIMs uses).
 * `noc`: wire energy per bit-mm (0.2 pF/mm wires) and NoC hops.
 * `synth`: yosys-calibrated area: synthesized transistor/gate counts -> mm^2 at a node.
+* `components`: the component names (``mac``, ``sram``, ``dram``, ``static``, ...) every
+  hardware model reports energy and area under.
 
 Energy is in joules and area in mm^2 everywhere (suffixes ``_j``, ``_mm2``).
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cosim.cost import logic, sram
+from cosim.cost.components import COMPONENT_NAMES, Component
 from cosim.cost.dram import DramKind, dram_energy_per_bit_j, dram_energy_per_byte_j
 from cosim.cost.logic import (
     FP_BITS_RANGE,
@@ -48,6 +52,7 @@ from cosim.cost.logic import (
     mult_energy_j,
     mux2_area_mm2,
     mux2_energy_j,
+    op_format,
     pe_area_mm2,
     pe_energy_j,
     regfile_area_mm2,
@@ -164,10 +169,12 @@ def cost_table(node: str | TechNode) -> CostTable:
 
 
 __all__ = [
+    "COMPONENT_NAMES",
     "FP_BITS_RANGE",
     "INT_BITS_RANGE",
     "NODES",
     "NODE_NAMES",
+    "Component",
     "CostTable",
     "DramKind",
     "NumFormat",
@@ -195,6 +202,7 @@ __all__ = [
     "mux2_area_mm2",
     "mux2_energy_j",
     "noc_hop_energy_j",
+    "op_format",
     "pe_area_mm2",
     "pe_energy_j",
     "regfile_area_mm2",

@@ -5,10 +5,15 @@ reads it, so these constants do not scale with `cosim.cost.nodes`.  The number i
 to move one bit between the DRAM cells and the host's memory controller (activate/precharge
 amortized over a row, column access, on-die movement, TSV/PHY/interconnect).  PIM kinds count
 only the part of that path a processing unit placed at that level still pays.
+
+Per-command energies (for models that count DRAM commands): `idd_command_energy`, DRAMsim3's
+IDD power model, with the HBM2 device currents NeuPIMs uses; and the PIM constants of NeuPIMs
+(all-bank MAC = 4 reads) and AttAcc (ALU energy per byte).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from cosim.errors import SpecError
@@ -83,4 +88,68 @@ def dram_energy_per_byte_j(kind: str | DramKind) -> float:
     return 8 * dram_energy_per_bit_j(kind)
 
 
-__all__ = ["DramKind", "dram_energy_per_bit_j", "dram_energy_per_byte_j"]
+# --------------------------------------------------------------------------- per-command energies
+
+
+@dataclass(frozen=True, slots=True)
+class IddCurrents:
+    """Micron-style IDD currents (mA) and supply (V) of one DRAM device, the inputs of DRAMsim3's
+    power model (configuration.cc ``InitPowerParams``)."""
+
+    vdd_v: float
+    idd0_ma: float  # one-bank activate-precharge
+    idd2n_ma: float  # precharge standby
+    idd3n_ma: float  # active standby
+    idd4r_ma: float  # burst read
+    idd4w_ma: float  # burst write
+    idd5ab_ma: float  # all-bank refresh
+
+
+# DRAMsim3 configs/HBM2_8Gb_x128.ini, [power] section (identical in NeuPIMs' extern/NewtonSim/configs/
+# HBM2_8Gb_x128_dualpim.ini at f299af3): VDD 1.2, IDD0 65, IDD2N 40, IDD3N 55, IDD4R 390, IDD4W 500, IDD5AB 250.
+HBM2_8GB_X128_IDD = IddCurrents(1.2, 65.0, 40.0, 55.0, 390.0, 500.0, 250.0)
+
+# NeuPIMs configuration.cc: an all-bank PIM COMP costs 4 x a read burst ("newton paper said 4x power needed").
+PIM_ALL_BANK_MAC_READS = 4.0
+# AttAcc src/config.py: PIM ALU energy per byte of operand (0.32 pJ/B), used with the FGDRAM per-bit figures.
+PIM_ALU_PJ_PER_BYTE = 0.32
+
+
+@dataclass(frozen=True, slots=True)
+class IddCommandEnergy:
+    """Energy per command (pJ) and active-standby power (mW) from IDD currents."""
+
+    act_pj: float  # one bank's ACT + PRE
+    rd_pj: float  # one read burst
+    wr_pj: float  # one write burst
+    ref_pj: float  # one all-bank REF
+    background_mw: float
+
+
+def idd_command_energy(
+    idd: IddCurrents, *, tck_ns: float, tRC: int, tRAS: int, tRP: int, burst_cycles: int, tRFC: int
+) -> IddCommandEnergy:
+    """DRAMsim3's IDD model (configuration.cc ``InitPowerParams``), timings in command-clock cycles:
+    ACT = VDD (IDD0 tRC - (IDD3N tRAS + IDD2N tRP)), RD/WR = VDD (IDD4R/W - IDD3N) x burst,
+    REF = VDD (IDD5AB - IDD3N) tRFC, background = VDD IDD3N (mA x V = mW; x ns = pJ)."""
+    v = idd.vdd_v
+    return IddCommandEnergy(
+        act_pj=v * (idd.idd0_ma * tRC - (idd.idd3n_ma * tRAS + idd.idd2n_ma * tRP)) * tck_ns,
+        rd_pj=v * (idd.idd4r_ma - idd.idd3n_ma) * burst_cycles * tck_ns,
+        wr_pj=v * (idd.idd4w_ma - idd.idd3n_ma) * burst_cycles * tck_ns,
+        ref_pj=v * (idd.idd5ab_ma - idd.idd3n_ma) * tRFC * tck_ns,
+        background_mw=v * idd.idd3n_ma,
+    )
+
+
+__all__ = [
+    "HBM2_8GB_X128_IDD",
+    "PIM_ALL_BANK_MAC_READS",
+    "PIM_ALU_PJ_PER_BYTE",
+    "DramKind",
+    "IddCommandEnergy",
+    "IddCurrents",
+    "dram_energy_per_bit_j",
+    "dram_energy_per_byte_j",
+    "idd_command_energy",
+]

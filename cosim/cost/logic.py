@@ -107,6 +107,20 @@ def dtype_format(dtype: str | NumFormat, bits: float | None = None) -> tuple[Num
     return fmt, nbits
 
 
+def op_format(dtype: str, bits: float) -> tuple[NumFormat, int]:
+    """Arithmetic format of a workload op's operands, made something the tables price.
+
+    Floating-point torch names (``float*``, ``bfloat*``, ``half``, ``tf32``) give fp, any other
+    name int; `bits` (the op's operand width) is rounded up and clamped to the tabulated range
+    (fp 4..32, int 1..32): a float64 op is priced as fp32, an empty width as 8 bits.
+    """
+    name = (dtype or "").lower()
+    fmt = NumFormat.FP if name.startswith(("float", "bfloat", "half", "tf32", "fp")) else NumFormat.INT
+    lo, hi = INT_BITS_RANGE if fmt is NumFormat.INT else FP_BITS_RANGE
+    b = math.ceil(bits) if bits and bits > 0 else 8
+    return fmt, min(max(b, lo), hi)
+
+
 def _powerlaw(points: dict[int, float], bits: float) -> float:
     """Piecewise power-law (log-log linear) interpolation through `points`, extrapolating the end segments."""
     xs = sorted(points)
@@ -368,6 +382,7 @@ __all__ = [
     "mult_energy_j",
     "mux2_area_mm2",
     "mux2_energy_j",
+    "op_format",
     "pe_area_mm2",
     "pe_energy_j",
     "regfile_area_mm2",

@@ -8,6 +8,9 @@ end segments (a 64 MB buffer is extrapolated, not modelled).  CACTI optimizes th
 organization per configuration, so values are smooth in capacity (monotone in the table) but
 not in width: area varies by about 10% between neighbouring widths.  Two-port data exist at
 widths 64 and 256; other widths take the two-port/one-port ratio of the nearest of those.
+Extrapolation and port ratios can bend a value downwards in capacity; `_base45` and `_monotone`
+restore "a larger array never costs less" (a running maximum over the grid, and a cap below
+the smallest grid capacity), at 45 nm and again at the target node.
 
 Sanity check against the other source: Horowitz (ISSCC 2014) gives 10 / 20 / 100 pJ per 64-bit
 access of 8 KB / 32 KB / 1 MB caches at 45 nm 0.9 V; this table gives 7.9 / 12.6 / 64 pJ at
@@ -97,15 +100,53 @@ _GRID_CAPACITIES = sorted({row[0] for row in CACTI45_SRAM})
 
 @lru_cache(maxsize=4096)
 def _base45(capacity_bytes: float, width_bits: float, ports: SramPorts) -> tuple[float, ...]:
-    """CACTI 45 nm values for any (capacity, width, ports), made monotone in capacity: each value is
-    the largest of the interpolated values at this capacity and at every smaller grid capacity
-    (extrapolating in width or applying port ratios can otherwise dip where CACTI changed organization).
+    """CACTI 45 nm values for any (capacity, width, ports), made non-decreasing in capacity.
+
+    Between grid capacities every interpolated value is a power law in capacity (a product of
+    log-linear segments), so it is monotone there; it can still fall with capacity where
+    extrapolating in width or applying a two-port ratio crosses a CACTI reorganisation.  Two
+    rules remove those dips:
+
+    * at and above the smallest grid capacity, each value is the largest of the interpolated
+      value here and at every smaller grid capacity (a running maximum);
+    * below the smallest grid capacity (arrays CACTI rejects, fewer than 32 rows), each value is
+      at most the value at that grid capacity: a smaller array never costs more than the
+      smallest one CACTI modelled (the end segment alone may slope either way).
+
+    The cell fraction (last field) is passed through.
     """
     raw = _raw45(capacity_bytes, width_bits, ports)
-    smaller = [
-        _raw45(float(c), width_bits, ports) for c in _GRID_CAPACITIES if c < capacity_bytes and 8 * c >= width_bits
-    ]
-    return (*tuple(max([raw[k], *(v[k] for v in smaller)]) for k in range(len(raw) - 1)), raw[-1])
+    n = len(raw) - 1
+    valid = [float(c) for c in _GRID_CAPACITIES if 8 * c >= width_bits]
+    if valid and capacity_bytes < valid[0]:
+        top = _base45(valid[0], width_bits, ports)
+        return (*(min(raw[k], top[k]) for k in range(n)), raw[-1])
+    smaller = [_raw45(c, width_bits, ports) for c in valid if c < capacity_bytes]
+    return (*(max([raw[k], *(v[k] for v in smaller)]) for k in range(n)), raw[-1])
+
+
+def _scaled(node: TechNode, capacity_bytes: float, width_bits: float, ports: SramPorts) -> tuple[float, ...]:
+    """(read_j, write_j, leakage_w, area_mm2) of `_base45` scaled to `node` (energy: Stillmaker &
+    Baas; area and leakage: bit-cell part and periphery, see the module docstring)."""
+    rd, wr, leak_mw, area, cell_frac = _base45(capacity_bytes, width_bits, ports)
+    e = node.energy_from(CACTI_NODE_NM, CACTI_VDD_V)
+    cf = min(cell_frac, 1.0)
+    a = cf * node.sram_bitcell_um2 / _BITCELL_45NM_UM2 + (1 - cf) * node.logic_area_from_45nm
+    return (rd * 1e-12 * e, wr * 1e-12 * e, leak_mw * 1e-3 * a, area * a)
+
+
+@lru_cache(maxsize=8192)
+def _monotone(node: TechNode, capacity_bytes: float, width_bits: float, ports: SramPorts) -> tuple[float, ...]:
+    """`_scaled` made non-decreasing in capacity by the two rules of `_base45`, applied again at the
+    node: the cell fraction weights bit-cell and periphery scaling differently, and it changes
+    with CACTI's organisation, so a non-decreasing 45 nm area can still dip at another node."""
+    raw = _scaled(node, capacity_bytes, width_bits, ports)
+    valid = [float(c) for c in _GRID_CAPACITIES if 8 * c >= width_bits]
+    if valid and capacity_bytes < valid[0]:
+        top = _monotone(node, valid[0], width_bits, ports)
+        return tuple(min(r, t) for r, t in zip(raw, top))
+    smaller = [_scaled(node, c, width_bits, ports) for c in valid if c < capacity_bytes]
+    return tuple(max([raw[k], *(v[k] for v in smaller)]) for k in range(len(raw)))
 
 
 @lru_cache(maxsize=16384)
@@ -172,20 +213,15 @@ def sram_cost(
         raise SpecError(f"sram: capacity_bytes and width_bits must be > 0, got {capacity_bytes}, {width_bits}")
     if width_bits > 8 * capacity_bytes:
         raise SpecError(f"sram: width_bits ({width_bits}) exceeds the array ({8 * capacity_bytes} bits)")
-    rd, wr, leak_mw, area, cell_frac = _base45(float(capacity_bytes), float(width_bits), p)
-    e = n.energy_from(CACTI_NODE_NM, CACTI_VDD_V)
-    a = (
-        min(cell_frac, 1.0) * n.sram_bitcell_um2 / _BITCELL_45NM_UM2
-        + (1 - min(cell_frac, 1.0)) * n.logic_area_from_45nm
-    )
+    rd, wr, leak, area = _monotone(n, float(capacity_bytes), float(width_bits), p)
     return SramCost(
         capacity_bytes=int(capacity_bytes),
         width_bits=int(width_bits),
         ports=p,
-        read_j=rd * 1e-12 * e,
-        write_j=wr * 1e-12 * e,
-        leakage_w=leak_mw * 1e-3 * a,
-        area_mm2=area * a,
+        read_j=rd,
+        write_j=wr,
+        leakage_w=leak,
+        area_mm2=area,
     )
 
 

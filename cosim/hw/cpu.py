@@ -23,6 +23,16 @@ DERIVED from the NEON instruction sequences named next to them, not measured on 
 
 `decode_roofline` is the memory-bound roofline of token generation: tokens per second if
 the step took only its DRAM bytes at sustained bandwidth.
+
+Energy per op (`EnergyTable`, the cost library at ``tech_node``), under the shared component
+names: ``mac`` = SIMD multiply-accumulate instructions (weight GEMMs' SDOT/FMLA, attention's
+FMLA), ``vector`` = every other vector instruction (unpack, convert, quantise, element-wise
+work), each at Horowitz's per-instruction energy; ``sram`` = bytes through the LLC; ``dram`` =
+DRAM bytes; ``static`` = ``static_power_w`` x time, or when that is 0 the leakage of the caches
+(cost library: L1D and L2 per core, the LLC), a lower bound since core logic leakage is not
+tabulated.  Area (`area_by_component_mm2`): the caches as CACTI arrays (``sram``), the SIMD
+datapaths as FP16 MAC units (``vector``) and, when given, the published per-core logic area
+(``core``); without it the area leaves out the cores' control logic.
 """
 
 from __future__ import annotations
@@ -51,11 +61,12 @@ DRAM_KIND = "ddr3"  # cosim.cost's only DDR entry (Horowitz: 1.3-2.6 nJ per 64 b
 
 @dataclass(frozen=True)
 class EnergyTable:
-    """Energy per event of the CPU model (J): vector instruction, LLC byte, DRAM byte."""
+    """Energy per event of the CPU model (J): vector instruction, LLC byte, DRAM byte; static power (W)."""
 
     vector_op_j: float
     llc_byte_j: float
     dram_byte_j: float
+    static_w: float = 0.0
 
 
 # --------------------------------------------------------------------------- spec
@@ -88,7 +99,12 @@ class Spec:
     vector_op_j: float = doc_field(0.0, doc="energy per vector instruction; 0: Horowitz scaled to tech_node", min=0)
     llc_byte_j: float = doc_field(0.0, doc="energy per LLC byte; 0: cosim.cost SRAM at tech_node", min=0)
     dram_byte_j: float = doc_field(0.0, doc="energy per DRAM byte; 0: cosim.cost DDR", min=0)
-    static_power_w: float = doc_field(0.0, doc="static/uncore power added over the run time; 0: not modelled", min=0)
+    static_power_w: float = doc_field(
+        0.0, doc="static/uncore power added over the run time; 0: the caches' leakage (cosim.cost)", min=0
+    )
+    core_logic_area_mm2: float = doc_field(
+        0.0, doc="published area of one core outside its caches and SIMD units; 0: not counted", min=0
+    )
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -103,7 +119,28 @@ class Spec:
             vector_op_j=self.vector_op_j or instr,
             llc_byte_j=self.llc_byte_j or llc,
             dram_byte_j=self.dram_byte_j or cost.dram_energy_per_byte_j(DRAM_KIND),
+            static_w=self.static_power_w or math.fsum(c.leakage_w for c in self.caches()),
         )
+
+    def caches(self) -> list[cost.SramCost]:
+        """Every cache as one CACTI array read a 64-byte line at a time: L1D and L2 per core, the LLC."""
+        node = cost.get_node(self.tech_node)
+        out = []
+        for cap, n in ((self.l1d_bytes, self.cores), (self.l2_bytes, self.cores), (self.llc_bytes, 1)):
+            if cap:
+                out += [cost.sram_cost(node, max(cap, LLC_LINE_BITS // 8), LLC_LINE_BITS)] * n
+        return out
+
+    def area_by_component_mm2(self) -> dict[str, float]:
+        """Caches (``sram``), SIMD datapaths as FP16 MAC units (``vector``), published core logic (``core``)."""
+        node = cost.get_node(self.tech_node)
+        out = {
+            "sram": math.fsum(c.area_mm2 for c in self.caches()),
+            "vector": self.cores * self.vector_pipes * self.lanes16 * cost.mac_area_mm2(node, "fp", 16),
+        }
+        if self.core_logic_area_mm2:
+            out["core"] = self.cores * self.core_logic_area_mm2
+        return out
 
     @property
     def lanes8(self) -> int:
@@ -262,11 +299,12 @@ def simulate_op(spec: Spec, op: Op, resident: bool, energy: EnergyTable | None =
     extra: dict[str, float] = {}
     if op.kind in (OpKind.GEMM, OpKind.GEMV, OpKind.CONV2D) and op.weight_bits:
         w = gemm_work(spec, op)
-        ops = w.vector_ops
+        ops, mac_ops = w.vector_ops, w.mac_ops
         onchip = w.act_bytes + (op.weight_bytes if resident else 0)
         extra = {"dequant_ops": w.dequant_ops, "mac_ops": w.mac_ops, "act_quant_ops": w.act_quant_ops}
     else:
         ops = vector_ops_for_flops(spec, op)
+        mac_ops = ops if op.kind in ATTENTION_KINDS else 0.0  # attention: FMLA dot products
         onchip = max(0, op.bytes_total - dram)
     t_c = ops / spec.vector_ops_per_s
     t_m = max(dram / spec.dram_sustained_bytes_per_s, onchip / spec.llc_bytes_per_s)
@@ -275,7 +313,13 @@ def simulate_op(spec: Spec, op: Op, resident: bool, energy: EnergyTable | None =
     if spec.op_overhead_s > t:
         bound = Bound.LATENCY
     t += spec.op_overhead_s
-    e = {"vector": ops * en.vector_op_j, "llc": onchip * en.llc_byte_j, "dram": dram * en.dram_byte_j}
+    e = {
+        "mac": mac_ops * en.vector_op_j,
+        "vector": (ops - mac_ops) * en.vector_op_j,
+        "sram": onchip * en.llc_byte_j,
+        "dram": dram * en.dram_byte_j,
+        "static": en.static_w * t,
+    }
     peak_flops = spec.vector_ops_per_s * 2 * spec.lanes16  # FP16 FMLA peak
     return OpResult(
         op=op,
@@ -327,11 +371,10 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     en = spec.energy()
     results = tuple(simulate_op(spec, op, resident, en) for op in graph.ops)
     seconds = math.fsum(r.seconds for r in results)
-    static_j = spec.static_power_w * seconds
-    energy = math.fsum(r.energy_j for r in results) + static_j
+    energy = math.fsum(r.energy_j for r in results)
     roof = decode_roofline(spec, graph)
+    area = spec.area_by_component_mm2()
     extra = {
-        "static_energy_j": static_j,
         "llc_resident": resident,
         "roofline_tokens_per_s": roof.tokens_per_s,
         **cost_summary(seconds, energy, tokens_per_step(graph), spec.price_per_hour_usd),
@@ -341,6 +384,8 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
         workload=graph.title,
         ops=results,
         clock_hz=spec.clock_hz,
+        area_mm2=math.fsum(area.values()),
+        area_by_component_mm2=area,
         extra=extra,
     )
 

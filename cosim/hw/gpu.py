@@ -41,8 +41,27 @@ Assumptions, per kind:
 Weight-only quantized GEMMs (weight_bits < act_bits) are modelled as computing in the activation
 dtype with the weights read at their stored width (a fused-dequantization kernel such as Marlin);
 that path is not calibrated, nor are int8 GEMMs with M <= 16 (``torch._int_mm`` rejects them).
-Energy is not reported (0): ``energy_per_flop_j`` is a fitted whole-board figure used only for the
-power roofline, not a per-component energy table.
+Energy (`op_energy`), per op under the shared component names (`cosim.cost.Component`), with
+``energy_model``:
+
+* ``cost`` (default): ``mac`` = the op's MACs (FLOPs / 2 of GEMMs and attention) x the cost
+  library's MAC of the op's dtype at ``tech_node``; ``vector`` = other FLOPs x an FP32 add;
+  ``sram`` = on-chip operand movement: every DRAM byte once through L2, plus a GEMM's tile
+  re-reads (each ``tm x tn`` output tile reads its A and B panels from L2, A once per column of
+  tiles, B once per row) and the operand bytes of GEMMs and attention written into and read out
+  of shared memory, each byte at the energy of a 128-byte access of an L2 (``l2_bytes``) or
+  shared-memory (``smem_bytes_per_sm``) CACTI array; ``dram`` = compulsory bytes (plus split-K
+  partial sums) x `cosim.cost.dram_energy_per_byte_j` of ``dram_kind``; ``static`` =
+  ``idle_power_w`` x time.  A bottom-up count: it leaves out instruction issue, register files
+  and clocking, so it is a lower bound of board energy.
+* ``calibrated``: ``mac`` = GEMM/attention FLOPs x ``efficiency.energy_per_flop_j`` (the board's
+  energy per FLOP above idle, fitted by `cosim calibrate` from the power roofline on a real GPU;
+  it covers on-chip movement, so there is no ``sram``), ``vector``, ``dram`` and ``static`` as
+  above (DRAM energy during GEMMs is then counted twice, a few percent at GEMM intensity).
+  Only the FP16/BF16 figures are constrained by the H100 calibration; A100 presets carry the
+  H100's figures (not measured).
+
+Area: ``die_area_mm2``, the published die area (not built up; none when 0).
 
 The datasheet numbers of a preset (SMs, clock, peaks, bandwidth, power) carry their sources in
 the YAML; the efficiency block is fitted by ``cosim calibrate`` (see `cosim.calibrate`).
@@ -57,10 +76,22 @@ from enum import StrEnum
 
 import numpy as np
 
+from cosim import cost
 from cosim.errors import ModelError, SpecError
 from cosim.graph import FUSED_ATTENTION_KINDS, GEMM_LIKE_KINDS, Op, WorkloadGraph
 from cosim.hw.base import Bound, OpResult, RunResult
 from cosim.spec import doc_field
+
+
+class EnergyModel(StrEnum):
+    """How the GPU's energy is computed (module docstring)."""
+
+    COST = "cost"  # cosim.cost components at tech_node
+    CALIBRATED = "calibrated"  # the calibrated whole-board energy per FLOP
+
+
+L2_LINE_BITS = 1024  # 128-byte L2 cache line (NVIDIA A100/H100 whitepapers: 128-byte lines)
+SMEM_ACCESS_BITS = 1024  # one warp-wide shared-memory access: 32 lanes x 4 bytes
 
 
 class Dtype(StrEnum):
@@ -202,9 +233,23 @@ class Spec:
     attn_ctas_per_sm: int = doc_field(2, doc="decode-attention CTAs resident per SM (FlashAttention-2 split-KV)", min=1)
     row_ctas_per_sm: int = doc_field(8, doc="row-wise kernels (norm, softmax, embedding): rows in flight per SM", min=1)
     efficiency: Efficiency = field(default_factory=Efficiency)
+    tech_node: str = doc_field("7nm", doc="cost-library node for energy (A100: TSMC N7)")
+    dram_kind: str = doc_field("hbm2", doc="memory kind for DRAM energy (cosim.cost.DramKind)")
+    smem_bytes_per_sm: int = doc_field(0, doc="shared memory per SM, for its access energy (0: not counted)", min=0)
+    die_area_mm2: float = doc_field(0.0, doc="published die area, the model's area (0: not reported)", min=0)
+    energy_model: EnergyModel = doc_field(EnergyModel.COST, doc="cost (cosim.cost components) or calibrated")
     description: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.energy_model, EnergyModel):
+            try:
+                object.__setattr__(self, "energy_model", EnergyModel(self.energy_model))
+            except ValueError:
+                raise SpecError(
+                    f"energy_model: unknown value {self.energy_model!r} (allowed: cost, calibrated)"
+                ) from None
+        cost.get_node(self.tech_node)
+        cost.dram_energy_per_bit_j(self.dram_kind)
         if not self.peak_flops_per_s:
             raise SpecError("peak_flops_per_s: give the dense peak of at least one dtype")
         for k, v in self.peak_flops_per_s.items():
@@ -591,38 +636,120 @@ def predict(spec: Spec, ops: Sequence[Op]) -> list[OpTime]:
     return [o for o in out if o is not None]
 
 
+@dataclass(frozen=True)
+class EnergyTable:
+    """Per-event energies of a spec (J): `cosim.cost` at its tech_node (see the module docstring)."""
+
+    l2_byte_j: float
+    smem_byte_j: float
+    dram_byte_j: float
+    vector_op_j: float
+    idle_power_w: float
+
+
+def energy_table(spec: Spec) -> EnergyTable:
+    node = cost.get_node(spec.tech_node)
+    l2 = cost.sram_access_energy_j(node, spec.l2_bytes, L2_LINE_BITS) / (L2_LINE_BITS // 8) if spec.l2_bytes else 0.0
+    smem = (
+        cost.sram_access_energy_j(node, spec.smem_bytes_per_sm, SMEM_ACCESS_BITS) / (SMEM_ACCESS_BITS // 8)
+        if spec.smem_bytes_per_sm
+        else 0.0
+    )
+    return EnergyTable(
+        l2_byte_j=l2,
+        smem_byte_j=smem,
+        dram_byte_j=cost.dram_energy_per_byte_j(spec.dram_kind),
+        vector_op_j=cost.add_energy_j(node, "fp", 32),
+        idle_power_w=spec.idle_power_w,
+    )
+
+
+def op_energy(spec: Spec, op: Op, pt: OpTime, table: EnergyTable | None = None) -> dict[str, float]:
+    """Energy of one op by component (module docstring): ``mac``/``vector``, ``sram``, ``dram``, ``static``."""
+    t = table or energy_table(spec)
+    dram = op.bytes_total
+    is_mma = op.kind in GEMM_LIKE_KINDS or op.kind in FUSED_ATTENTION_KINDS
+    l2 = float(op.bytes_total)
+    smem = 0.0
+    if op.kind in GEMM_LIKE_KINDS:
+        tm, tn, split = pt.extra.get("tile_m", 1), pt.extra.get("tile_n", 1), pt.extra.get("split_k", 1)
+        if split > 1:
+            dram += 2 * split * op.batch * op.M * op.N * 4  # fp32 partial sums written and read back
+        if tm > 1:  # tiled kernel: A panels once per column of tiles, B panels once per row of tiles
+            a_b = op.act_bits / 8
+            w_b = (op.weight_bits or op.act_bits) / 8
+            panels = op.batch * (op.M * op.K * a_b * math.ceil(op.N / tn) + op.K * op.N * w_b * math.ceil(op.M / tm))
+            l2 = max(l2, panels + op.bytes_written)
+            smem = 2 * panels  # operand panels written into and read out of shared memory
+    elif op.kind in FUSED_ATTENTION_KINDS:
+        smem = 2.0 * op.bytes_read
+    e: dict[str, float] = {}
+    if is_mma:
+        if spec.energy_model is EnergyModel.CALIBRATED:
+            dt = resolve_dtype(op.dtype, f"op {op.name!r}")
+            e["mac"] = op.flops * spec.efficiency.energy_per_flop_j.get(dt.value, 0.0)
+        else:
+            fmt, bits = cost.op_format(op.dtype, max(op.act_bits, op.weight_bits))
+            e["mac"] = op.flops / 2 * cost.mac_energy_j(spec.tech_node, fmt, bits)
+            e["sram"] = l2 * t.l2_byte_j + smem * t.smem_byte_j
+    else:
+        e["vector"] = op.flops * t.vector_op_j
+        if spec.energy_model is EnergyModel.COST:
+            e["sram"] = l2 * t.l2_byte_j
+    e["dram"] = dram * t.dram_byte_j
+    e["static"] = t.idle_power_w * pt.seconds
+    return e
+
+
 def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     """Run every op of `graph` back to back on the GPU described by `spec`."""
     ops = graph.ops
     results = []
+    table = energy_table(spec)
     for op, pt in zip(ops, predict(spec, ops)):
         dt = resolve_dtype(op.dtype, f"op {op.name!r}")
         peak = spec.peak_flops_per_s.get(dt.value, 0.0)
         util = op.flops / peak / pt.seconds if peak and pt.seconds > 0 else 0.0
+        e = op_energy(spec, op, pt, table)
         results.append(
             OpResult(
                 op=op,
                 cycles=math.ceil(pt.seconds * spec.clock_hz),
                 seconds=pt.seconds,
+                energy_j=math.fsum(e.values()),
                 utilization=min(1.0, util),
                 bound=pt.bound,
                 unit="gpu",
+                energy_by_component_j=e,
                 bytes_by_level={"dram": op.bytes_total},
                 extra={"compute_s": pt.compute_s, "memory_s": pt.memory_s, **pt.extra},
             )
         )
-    return RunResult(arch=spec.name, workload=graph.title, ops=tuple(results), clock_hz=spec.clock_hz)
+    area = spec.die_area_mm2 or None
+    return RunResult(
+        arch=spec.name,
+        workload=graph.title,
+        ops=tuple(results),
+        clock_hz=spec.clock_hz,
+        area_mm2=area,
+        area_by_component_mm2={"die": area} if area else {},
+        extra={"energy_model": spec.energy_model.value, "tech_node": spec.tech_node},
+    )
 
 
 __all__ = [
     "VECTOR_KINDS",
     "Dtype",
     "Efficiency",
+    "EnergyModel",
+    "EnergyTable",
     "GemmTiming",
     "OpTime",
     "Spec",
     "decode_attention_seconds",
+    "energy_table",
     "gemm_seconds",
+    "op_energy",
     "predict",
     "prefill_attention_seconds",
     "resolve_dtype",

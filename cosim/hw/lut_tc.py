@@ -36,18 +36,27 @@ What it models, per op of a `WorkloadGraph`:
   to ``other_gemm_unit``: MAC tensor cores kept beside the arrays (default; the paper's Table 1
   areas count the LUT arrays only), or the vector units for a LUT-only design.
 
-Energy is (event counts) x (per-event energy) from `CostTable`; area is the tensor-core area
-only (LUT arrays and/or MAC tensor cores), not the die.  LUT-array energy/area and the MAC
-tensor-core area are the paper's 28 nm figures; MAC, vector-unit and DRAM energies come from the
-shared cost library (`cosim.cost`) at 28 nm.
+Energy is (event counts) x (per-event energy) from `CostTable`, under the shared component
+names (`cosim.cost.Component`): ``lut`` (LUT arrays), ``mac`` (MAC tensor cores), ``vector``
+(CUDA cores: dequantization, table precompute, non-GEMM ops), ``dram``.  Area is the tensor-core
+area only (``lut``: LUT arrays; ``mac``: the MAC tensor cores, present on a MAC design or kept
+beside the LUT arrays when ``other_gemm_unit: mac``), not the die, as the paper's Table 1 counts
+it; the scope has no on-chip SRAM.  With ``die_area_mm2`` (the host GPU's published die at
+``tech_node``) the area is that die with its MAC tensor cores replaced by this design's
+(component ``die`` = the rest of the die), and ``static_power_w`` adds idle power x time.
+LUT-array energy/area and the MAC tensor-core area are the paper's figures at its 28 nm
+normalisation; MAC, vector-unit and DRAM energies come from the shared cost library
+(`cosim.cost`).  ``tech_node`` moves all of them but DRAM from 28 nm to another node with the
+cost library's scaling rule (`costs`).
 Assumptions beyond the paper are marked ASSUMPTION next to the constant.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
+from functools import lru_cache
 
 from cosim import cost
 from cosim.errors import ModelError, SpecError
@@ -86,7 +95,9 @@ class Precompute(StrEnum):
 
 @dataclass(frozen=True)
 class CostTable:
-    """Per-event energies and unit areas at 28 nm (the paper's normalisation node)."""
+    """Per-event energies and unit areas at ``node`` (28 nm: the paper's normalisation node)."""
+
+    node: str = doc_field(_NODE, doc="technology node the figures below are at")
 
     lut_array_area_um2_int: float = doc_field(
         11_991.29,  # Table 2, last row (LUT Tensor Core, W_INT2 A_INT8, M·N·K = 512 array)
@@ -195,9 +206,24 @@ class Spec:
     dram_bytes_per_s: float = doc_field(2.039e12, doc="DRAM bandwidth (A100 80GB SXM HBM2e: 2039 GB/s)", gt=0)
     kernel_launch_s: float = doc_field(0.0, doc="fixed time per kernel (op); 0 models a fused graph", min=0)
     cost: CostTable = field(default=CostTable())
+    tech_node: str = doc_field(_NODE, doc="node energies and areas are reported at (cost.node scaled by cosim.cost)")
+    die_area_mm2: float = doc_field(
+        0.0,
+        doc="published die area of the host GPU at tech_node; > 0: report the die with its MAC tensor cores "
+        "replaced by this design's (0: tensor cores only, as the paper's Table 1)",
+        min=0,
+    )
+    static_power_w: float = doc_field(0.0, doc="idle/static power of the whole part x time (0: not modelled)", min=0)
     description: str = ""
 
     def __post_init__(self) -> None:
+        cost.get_node(self.tech_node)  # SpecError naming the allowed nodes
+        cost.get_node(self.cost.node)
+        if self.die_area_mm2 and self.die_area_mm2 <= self.num_sms * costs(self).mac_tc_area_mm2_per_sm:
+            raise SpecError(
+                f"die_area_mm2: {self.die_area_mm2} mm^2 does not exceed the MAC tensor cores it holds "
+                f"({self.num_sms * costs(self).mac_tc_area_mm2_per_sm:.1f} mm^2 at {self.tech_node})"
+            )
         if self.datapath is Datapath.LUT and (self.tb_m % self.lut_m or self.tb_n % self.lut_n):
             raise SpecError(
                 f"tb_m x tb_n ({self.tb_m} x {self.tb_n}) must be multiples of the LUT tile "
@@ -215,6 +241,30 @@ class Spec:
     @property
     def total_tensor_cores(self) -> int:
         return self.num_sms * self.tensor_cores_per_sm
+
+
+@lru_cache(maxsize=256)
+def costs(spec: Spec) -> CostTable:
+    """``spec.cost`` moved from its node to ``spec.tech_node`` with the cost library's scaling rule
+    (`cosim.cost.TechNode.energy_from` / ``area_from``): energies x the energy factor, areas x the
+    area factor, densities / the area factor; DRAM energy stays (set by the DRAM, not the logic node)."""
+    c = spec.cost
+    src, dst = cost.get_node(c.node), cost.get_node(spec.tech_node)
+    if src == dst:
+        return c
+    e, a = dst.energy_from(src.feature_nm, src.vdd_v), dst.area_from(src.feature_nm)
+    out = {}
+    for f in fields(c):
+        v = getattr(c, f.name)
+        if f.name in ("node", "dram_energy_j_per_byte"):
+            continue
+        if "energy" in f.name:
+            out[f.name] = v * e
+        elif "area" in f.name:
+            out[f.name] = v * a
+        elif f.name.startswith("unit_density"):
+            out[f.name] = v / a
+    return replace(c, node=dst.name, **out)
 
 
 # --------------------------------------------------------------------------- per-tile cycle model
@@ -334,7 +384,7 @@ def lut_gemm_timing(spec: Spec, op: Op) -> GemmTiming:
 
 def mac_rate(spec: Spec, act_bits: float) -> tuple[int, float]:
     """(MACs per tensor core per cycle, energy per MAC) at the operand width `act_bits`."""
-    c = spec.cost
+    c = costs(spec)
     if act_bits <= 8:
         return spec.macs_per_tc_cycle_8bit, c.mac_energy_j_8bit
     if act_bits <= 16:
@@ -377,7 +427,7 @@ def peak_ops_per_s(spec: Spec, weight_bits: float, act_bits: float) -> float:
 
 def tensor_area_mm2(spec: Spec, float_acts: bool) -> float:
     """Tensor-core area: LUT arrays (per activation type) or MAC tensor cores, mm²."""
-    c = spec.cost
+    c = costs(spec)
     if spec.datapath is Datapath.LUT:
         per = c.lut_array_area_um2_fp if float_acts else c.lut_array_area_um2_int
         return spec.total_arrays * per * 1e-6
@@ -391,7 +441,7 @@ def compute_density_ops_per_s_mm2(spec: Spec, weight_bits: float, act_bits: floa
 
 def tensor_energy_per_mac_j(spec: Spec, weight_bits: float, act_bits: float, float_acts: bool) -> float:
     """Tensor-core energy per MAC at full utilisation (array energy / MACs per cycle for LUT)."""
-    c = spec.cost
+    c = costs(spec)
     if spec.datapath is Datapath.LUT:
         e = c.lut_array_energy_j_per_cycle_fp if float_acts else c.lut_array_energy_j_per_cycle_int
         return e / (spec.lut_m * spec.lut_n * spec.lut_k / math.ceil(weight_bits))
@@ -479,10 +529,9 @@ def _gemm_on_tensor_units(spec: Spec, graph: WorkloadGraph, op: Op, acc: _Acc, d
         acc.extra["split_k"] = mp.split
     if _runs_on_lut(spec, op):
         t = lut_gemm_timing(spec, op)
-        e_cycle = (
-            spec.cost.lut_array_energy_j_per_cycle_fp if _is_float(op) else spec.cost.lut_array_energy_j_per_cycle_int
-        )
-        acc.energy["lut_array"] = t.busy_unit_cycles * e_cycle
+        c = costs(spec)
+        e_cycle = c.lut_array_energy_j_per_cycle_fp if _is_float(op) else c.lut_array_energy_j_per_cycle_int
+        acc.energy["lut"] = t.busy_unit_cycles * e_cycle
         acc.extra.update(unit="lut", lmmas=t.instructions, array_cycles=t.busy_unit_cycles, w_bits=lut_weight_bits(op))
         acc.extra["operand_bytes"] = t.operand_bytes
         _precompute(spec, graph, op, acc, done)
@@ -526,8 +575,9 @@ def _simulate_op(spec: Spec, graph: WorkloadGraph, op: Op, done: set) -> OpResul
         util = op.macs / (peak_cycle_macs * seconds * spec.clock_hz)
     elif seconds > 0 and not op.is_gemm_like:
         util = op.flops / (_vector_rate(spec) * seconds)
-    acc.energy["vector"] = acc.vector_ops * spec.cost.vector_energy_j_per_op
-    acc.energy["dram"] = (acc.dram_bytes + acc.side_bytes) * spec.cost.dram_energy_j_per_byte
+    acc.energy["vector"] = acc.vector_ops * costs(spec).vector_energy_j_per_op
+    acc.energy["dram"] = (acc.dram_bytes + acc.side_bytes) * costs(spec).dram_energy_j_per_byte
+    acc.energy["static"] = spec.static_power_w * seconds
     energy = {k: v for k, v in acc.energy.items() if v}
     acc.extra.update(compute_s=acc.compute_s, memory_s=acc.memory_s)
     return OpResult(
@@ -549,12 +599,18 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     done: set[tuple[str, ...]] = set()
     results = tuple(_simulate_op(spec, graph, op, done) for op in graph.ops)
     float_acts = any(_is_float(o) for o in graph.ops if _runs_on_lut(spec, o))
+    mac_tcs = spec.num_sms * costs(spec).mac_tc_area_mm2_per_sm
     if spec.datapath is Datapath.MAC:
-        areas = {"mac_tensor_cores": spec.num_sms * spec.cost.mac_tc_area_mm2_per_sm}
+        areas = {"mac": mac_tcs}
     else:
-        areas = {"lut_arrays": tensor_area_mm2(spec, float_acts)}
-        if any(r.unit == "mac" for r in results):
-            areas["mac_tensor_cores"] = spec.num_sms * spec.cost.mac_tc_area_mm2_per_sm
+        # the arrays of the activation type the workload uses (the paper builds INT or FP16 arrays);
+        # kept MAC tensor cores are hardware whether or not this workload uses them
+        areas = {"lut": tensor_area_mm2(spec, float_acts)}
+        if spec.other_gemm_unit is OtherUnit.MAC:
+            areas["mac"] = mac_tcs
+    if spec.die_area_mm2:
+        # the host GPU's die without its MAC tensor cores (published die minus Table 1's TC area)
+        areas = {"die": spec.die_area_mm2 - mac_tcs, **areas}
     return RunResult(
         arch=spec.name,
         workload=graph.title,
@@ -575,6 +631,7 @@ __all__ = [
     "Spec",
     "array_sequence_cycles",
     "compute_density_ops_per_s_mm2",
+    "costs",
     "gemm_mapping",
     "lmma_cycles",
     "lut_gemm_timing",

@@ -288,28 +288,28 @@ PRESETS: dict[str, DramTiming] = {p.name: p for p in (_hbm2(), _hbm2e(), _hbm3()
 
 
 def _idd_energy(tm: DramTiming) -> DramEnergy:
-    """DRAMsim3's Micron-style IDD model (configuration.cc InitPowerParams) on the HBM2 ini.
-
-    Values (mA, V) are the ``[power]`` section of HBM2_8Gb_x128.ini; one device per rank
-    (bus_width / device_width = 1).  Energies in pJ because cycles are 1 ns.
-    """
-    vdd, idd0, idd2n, idd3n, idd4w, idd4r, idd5ab = 1.2, 65.0, 40.0, 55.0, 500.0, 390.0, 250.0
-    ns = tm.tck_ps / 1000.0
-    act = vdd * (idd0 * tm.tRC - (idd3n * tm.tRAS + idd2n * tm.tRP)) * ns  # 828 pJ
-    rd = vdd * (idd4r - idd3n) * tm.burst_cycles * ns  # 804 pJ per 64 B burst
-    wr = vdd * (idd4w - idd3n) * tm.burst_cycles * ns  # 1068 pJ
-    ref = vdd * (idd5ab - idd3n) * tm.tRFC * ns  # 60.8 nJ
-    # NeuPIMs configuration.cc: comp_energy_inc = 4 * read_energy_inc for an all-bank COMP
-    # ("newton paper said 4x power needed"), i.e. over the 32 banks of a channel.
-    mac_per_bank = 4 * rd / tm.banks_per_channel
+    """DRAMsim3's Micron-style IDD model on the HBM2 ini (`cosim.cost.dram.idd_command_energy` with
+    `cosim.cost.dram.HBM2_8GB_X128_IDD`); one device per rank (bus_width / device_width = 1).
+    Energies in pJ because cycles are 1 ns: ACT+PRE 828 pJ, RD 804 pJ and WR 1068 pJ per 64 B
+    burst, REF 60.8 nJ, active standby 66 mW."""
+    e = _cd.idd_command_energy(
+        _cd.HBM2_8GB_X128_IDD,
+        tck_ns=tm.tck_ps / 1000.0,
+        tRC=tm.tRC,
+        tRAS=tm.tRAS,
+        tRP=tm.tRP,
+        burst_cycles=tm.burst_cycles,
+        tRFC=tm.tRFC,
+    )
     return DramEnergy(
-        act_pj=act,
-        rd_pj=rd,
-        wr_pj=wr,
-        ref_pj=ref,
-        mac_pj_per_bank=mac_per_bank,
-        background_mw=vdd * idd3n,  # act_stb_energy_inc = VDD * IDD3N per cycle -> 66 mW
-        pim_buffer_background_mw=vdd * idd3n,  # NeuPIMs: pim_act_stb_energy_inc = act_stb_energy_inc
+        act_pj=e.act_pj,
+        rd_pj=e.rd_pj,
+        wr_pj=e.wr_pj,
+        ref_pj=e.ref_pj,
+        # NeuPIMs: an all-bank COMP is 4 x a read, over the 32 banks of a channel
+        mac_pj_per_bank=_cd.PIM_ALL_BANK_MAC_READS * e.rd_pj / tm.banks_per_channel,
+        background_mw=e.background_mw,  # act_stb_energy_inc = VDD * IDD3N per cycle -> 66 mW
+        pim_buffer_background_mw=e.background_mw,  # NeuPIMs: pim_act_stb_energy_inc = act_stb_energy_inc
         sources="DRAMsim3 IDD model on HBM2_8Gb_x128.ini; PIM COMP = 4 x RD (NeuPIMs configuration.cc)",
     )
 
@@ -324,7 +324,7 @@ FGDRAM_IO_PATH_PJ_PER_BIT = (  # col decoder -> BG mux -> GIO mux -> TSV -> inte
     + _cd.HBM2_TSV_PJ_PER_BIT
     + _cd.HBM2_INTERPOSER_IO_PJ_PER_BIT
 )
-PIM_ALU_PJ_PER_BYTE = 0.32  # AttAcc src/config.py: PIM ALU energy per byte of operand
+PIM_ALU_PJ_PER_BYTE = _cd.PIM_ALU_PJ_PER_BYTE  # AttAcc src/config.py: PIM ALU energy per byte of operand
 
 
 def _fgdram_energy(tm: DramTiming, multipliers_per_bank: int = 16, operand_bits: int = 16) -> DramEnergy:

@@ -215,6 +215,12 @@ class Spec:
         "§II-B: ~10x lower transistor density)",
         min=1.0,
     )
+    area_source: str = doc_field(
+        "yosys",
+        doc="yosys: our RTL synthesised (recorded, else the cost-library build-up calibrated to it); "
+        "table: the cost-library build-up",
+        choices=("yosys", "table"),
+    )
     description: str = ""
 
     @property
@@ -1950,7 +1956,8 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
             raise ModelError(f"{spec.name}: op {op.name!r} ({op.kind.value}) does not run on PIM alone")
         cycles, counts, macs = run_programs(spec, per_ch, cf)
         seconds = cycles / tm.clock_hz
-        e = memory_energy_j(counts, energy, seconds, spec.channels, pim_buffers=spec.dual_row_buffer)
+        detail = memory_energy_j(counts, energy, seconds, spec.channels, pim_buffers=spec.dual_row_buffer)
+        e = canonical_energy(detail)
         peak = spec.channels * tm.banks_per_channel * spec.multipliers_per_bank / _mac_gap_cycles(spec, tm)
         util = (macs * tm.banks_per_channel * spec.multipliers_per_bank) / (peak * cycles) if cycles else 0.0
         results.append(
@@ -1958,11 +1965,12 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
                 op=op,
                 cycles=math.ceil(seconds * clock),
                 seconds=seconds,
-                energy_j=sum(e.values()),
+                energy_j=math.fsum(e.values()),
                 utilization=min(1.0, util),
                 bound=Bound.MEMORY,
                 unit="pim",
                 energy_by_component_j=e,
+                extra={"energy_detail_j": detail},
             )
         )
     area_mm2, area_comp, area_extra = area_fields(spec)
@@ -1975,6 +1983,19 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
         area_by_component_mm2=area_comp,
         extra=area_extra,
     )
+
+
+def canonical_energy(detail: dict[str, float]) -> dict[str, float]:
+    """`cosim.hw.memory.memory_energy_j`'s command classes under the shared component names
+    (`cosim.cost.Component`): ``pim`` = in-bank MACs (their bank reads included), ``static`` =
+    background power x time, ``dram`` = everything else (activations, refresh, reads, writes,
+    result reads, vector-buffer loads)."""
+    static = ("dram_background", "pim_background")
+    return {
+        "pim": detail.get("pim_mac", 0.0),
+        "dram": math.fsum(v for k, v in detail.items() if k != "pim_mac" and k not in static),
+        "static": math.fsum(detail.get(k, 0.0) for k in static),
+    }
 
 
 def run_programs(
@@ -2027,7 +2048,8 @@ def area(spec: Spec) -> UnitArea:
 
 def area_fields(spec: Spec) -> tuple[float | None, dict[str, float], dict[str, object]]:
     """(total added logic mm^2, by component, extra fields) for a RunResult: every bank's
-    datapath plus one buffer per channel; the bank fraction beside the published overheads.
+    datapath plus one buffer per channel (component ``pim``; the split is in ``pim_area``); the
+    bank fraction beside the published overheads.
     Where the area is unknown: (None, {}, {"pim_area_note": why})."""
     from cosim.hw import pim_unit
 
@@ -2036,13 +2058,13 @@ def area_fields(spec: Spec) -> tuple[float | None, dict[str, float], dict[str, o
     except ModelError as e:
         return None, {}, {"pim_area_note": str(e)}
     banks = spec.dram.banks_per_channel * spec.channels
-    comp = {"pim_datapaths": a.datapath_mm2 * banks, "pim_vector_buffers": a.buffer_mm2 * spec.channels}
+    total = a.datapath_mm2 * banks + a.buffer_mm2 * spec.channels
     extra: dict[str, object] = {
         "pim_unit_bank_fraction": a.bank_fraction,
         "pim_area": a.to_dict(),
         "pim_area_published": [asdict(p) for p in pim_unit.PUBLISHED_AREA],
     }
-    return sum(comp.values()), comp, extra
+    return total, {"pim": total}, extra
 
 
 def check_spec(spec: Spec, where: str = "pim") -> None:
@@ -2081,6 +2103,7 @@ __all__ = [
     "area",
     "area_fields",
     "attention_program",
+    "canonical_energy",
     "check_spec",
     "closed_form",
     "energy_preset",

@@ -37,11 +37,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import resource
 import shutil
 import subprocess
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -331,7 +332,11 @@ RECORDED_SYNTH: dict[UnitParams, UnitSynth] = {
 
 @dataclass(frozen=True)
 class UnitArea:
-    """The unit's area at a DRAM node and as a fraction of one bank (see module docstring)."""
+    """The unit's area at a DRAM node and as a fraction of one bank (see module docstring).
+
+    ``source`` says where the counts came from: ``yosys`` (a synthesis of this unit), ``yosys-
+    calibrated`` (`calibrated_synth`: the cost-library build-up scaled to a recorded synthesis of
+    the same format) or ``table`` (the cost-library build-up, `table_area_mm2`; no transistors)."""
 
     params: UnitParams
     memory: str
@@ -343,6 +348,7 @@ class UnitArea:
     datapath_mm2: float  # per bank
     buffer_mm2: float  # one operand buffer
     bank_mm2: float
+    source: str = "yosys"
 
     @property
     def per_bank_mm2(self) -> float:
@@ -376,6 +382,7 @@ class UnitArea:
             "bank_mm2": self.bank_mm2,
             "bank_fraction": self.bank_fraction,
             "private_buffer_fraction": self.private_buffer_fraction,
+            "source": self.source,
         }
 
 
@@ -436,31 +443,110 @@ def unit_area(
     )
 
 
+def table_area_mm2(params: UnitParams, node: str = DRAM_LOGIC_NODE) -> tuple[float, float]:
+    """(datapath, buffer) area of the unit built from cost-library parts at `node`, in a logic
+    process (mm^2).  Datapath: ``lanes`` multipliers of the operand format, a ``lanes - 1``-adder
+    tree and the accumulator adder at the accumulator width (an upper bound for integer trees,
+    whose first levels are narrower), the accumulator register, and ``adder_tree_cycles - 1``
+    pipeline registers of ``lanes / 2`` partial sums each.  Buffer: a flip-flop register file of
+    ``buffer_depth`` entries of one burst (`cost.regfile_area_mm2`)."""
+    t = cost.cost_table(node)
+    fmt = "fp" if params.fp16 else "int"
+    b, acc, lanes = params.operand_bits, params.acc_bits, params.lanes
+    datapath = (
+        lanes * cost.mult_area_mm2(t.node, fmt, b)
+        + lanes * cost.add_area_mm2(t.node, fmt, acc)
+        + t.register_area_mm2(acc)
+        + (params.adder_tree_cycles - 1) * t.register_area_mm2(max(1, lanes // 2) * acc)
+    )
+    return datapath, t.regfile_area_mm2(params.buffer_depth, params.burst_bits)
+
+
+def calibrated_synth(params: UnitParams) -> tuple[UnitSynth, UnitParams]:
+    """Transistor counts of a unit nobody synthesised: the cost-library build-up (`table_area_mm2`)
+    scaled, part by part, to the recorded synthesis of the nearest unit of the same format (FP16,
+    or integers of the nearest width, then the nearest lane count).  Returns (counts, reference)."""
+    same = [p for p in RECORDED_SYNTH if p.fp16 == params.fp16]
+    if not same:
+        raise ModelError(f"pim area: no recorded synthesis of a {'fp16' if params.fp16 else 'int'} unit to calibrate")
+    ref = min(
+        same,
+        key=lambda p: (
+            abs(p.operand_bits - params.operand_bits),
+            abs(math.log2(p.lanes / params.lanes)),
+            abs(p.adder_tree_cycles - params.adder_tree_cycles),
+            abs(p.buffer_depth - params.buffer_depth),
+        ),
+    )
+    rs = RECORDED_SYNTH[ref]
+    dp, buf = table_area_mm2(params)
+    dp_ref, buf_ref = table_area_mm2(ref)
+    buf_t = round(rs.buffer_transistors * buf / buf_ref)
+    dp_t = round(rs.datapath_transistors * dp / dp_ref)
+    return UnitSynth(unit_transistors=dp_t + buf_t, buffer_transistors=buf_t), ref
+
+
 def area(spec: PimSpec, *, fp16: bool | None = None, synth: UnitSynth | None = None) -> UnitArea:
     """The area of `spec`'s unit (one vector buffer per channel, as the timing model has it).
 
-    Uses `RECORDED_SYNTH` unless `synth` is given.
+    ``spec.area_source``: ``yosys`` uses `RECORDED_SYNTH` (or `synth` when given), and for a unit
+    not recorded the yosys-calibrated build-up (`calibrated_synth`); ``table`` uses the
+    cost-library build-up (`table_area_mm2`) alone.
 
     Raises:
-        ModelError: no recorded synthesis for this unit (run `synthesize` and pass it), or no
-            sourced die area for the memory.
+        ModelError: a unit the RTL cannot build, or no sourced die area for the memory.
     """
     p = unit_params(spec, fp16=fp16)
+    tm = spec.dram
+    where = {
+        "memory": spec.memory,
+        "bank_bits": tm.rows * tm.row_bytes * 8,
+        "banks_per_buffer": tm.banks_per_channel,
+        "logic_node": spec.logic_node,
+        "dram_logic_area_factor": spec.dram_logic_area_factor,
+    }
+    if synth is None and getattr(spec, "area_source", "yosys") == "table":
+        return unit_area_table(p, **where)  # type: ignore[arg-type]
+    source = "yosys"
     s = synth or RECORDED_SYNTH.get(p)
     if s is None:
-        raise ModelError(
-            f"{spec.name}: no recorded yosys result for {p}; run cosim.hw.pim_unit.synthesize "
-            "(python -m cosim.hw.pim_unit --synth) and pass it"
-        )
-    tm = spec.dram
-    return unit_area(
-        p,
-        s,
-        memory=spec.memory,
-        bank_bits=tm.rows * tm.row_bytes * 8,
-        banks_per_buffer=tm.banks_per_channel,
-        logic_node=spec.logic_node,
-        dram_logic_area_factor=spec.dram_logic_area_factor,
+        s, ref = calibrated_synth(p)
+        source = f"yosys-calibrated (cost-library build-up scaled to the synthesis of {ref})"
+    return replace(unit_area(p, s, **where), source=source)  # type: ignore[arg-type]
+
+
+def unit_area_table(
+    params: UnitParams,
+    *,
+    memory: str,
+    bank_bits: int,
+    banks_per_buffer: int,
+    logic_node: str = DRAM_LOGIC_NODE,
+    dram_logic_area_factor: float = DRAM_LOGIC_AREA_FACTOR,
+) -> UnitArea:
+    """`unit_area` from the cost-library build-up instead of transistor counts (``source: table``).
+
+    Raises:
+        SpecError: unknown node, factor < 1, banks_per_buffer < 1.
+        ModelError: no sourced die area for the memory.
+    """
+    if not dram_logic_area_factor >= 1.0:
+        raise SpecError(f"pim area: dram_logic_area_factor must be >= 1, got {dram_logic_area_factor!r}")
+    if banks_per_buffer < 1:
+        raise SpecError(f"pim area: banks_per_buffer must be >= 1, got {banks_per_buffer!r}")
+    dp, buf = table_area_mm2(params, logic_node)
+    return UnitArea(
+        params=params,
+        memory=memory,
+        logic_node=cost.get_node(logic_node).name,
+        dram_logic_area_factor=dram_logic_area_factor,
+        banks_per_buffer=banks_per_buffer,
+        datapath_transistors=0,
+        buffer_transistors=0,
+        datapath_mm2=dp * dram_logic_area_factor,
+        buffer_mm2=buf * dram_logic_area_factor,
+        bank_mm2=bank_area_mm2(memory, bank_bits),
+        source="table",
     )
 
 
@@ -512,8 +598,11 @@ __all__ = [
     "UnitSynth",
     "area",
     "bank_area_mm2",
+    "calibrated_synth",
     "synthesize",
+    "table_area_mm2",
     "unit_area",
+    "unit_area_table",
     "unit_params",
     "yosys_stat_noshare",
 ]

@@ -41,9 +41,14 @@ Everything below the abstract level is INFERRED (our design, not SAIL's publishe
   ``pin_fraction`` of the lent weight rows stays resident across steps; the rest stream from
   DRAM every step, overlapped with the lookups.
 * Host ops (attention, norms, activations, unquantised >8-bit weights) run on the CPU model.
-* Costs: energy = event counts x `LutEnergy` (cosim.cost at the host's tech_node); area =
-  engines (yosys-calibrated gate count of the RTL) + near-slice logic, as a fraction of the
-  LLC data arrays; tokens per dollar with the host's price x (1 + ``price_overhead_fraction``).
+* Costs: energy = event counts x `LutEnergy` (cosim.cost at the host's tech_node), under the
+  shared component names: ``sram`` (subarray row reads and writes, conversion passes, partial
+  sums and DRAM fills through the LLC), ``lut`` (accumulates, table builds), ``vector`` (the
+  near-slice FP16 scale-and-add), ``dram``, ``static`` (the host's static power x time); the
+  finer split is in each op's ``energy_detail_j``.  Area = the host CPU's (`cosim.hw.cpu`) plus
+  the added logic (``lut``: engines from the yosys-calibrated gate count of the RTL, near-slice
+  logic), which `area_overhead` also gives as a fraction of the LLC data arrays; tokens per
+  dollar with the host's price x (1 + ``price_overhead_fraction``).
 """
 
 from __future__ import annotations
@@ -233,6 +238,7 @@ class LutEnergy:
     reduce_op_j: float
     llc_byte_j: float
     dram_byte_j: float
+    static_w: float = 0.0  # the host's static power (its caches' leakage unless given), W
 
 
 def lut_energy(spec: Spec) -> LutEnergy:
@@ -248,6 +254,7 @@ def lut_energy(spec: Spec) -> LutEnergy:
         reduce_op_j=cost.mult_energy_j(node, "fp", 16) + cost.add_energy_j(node, "fp", 16),
         llc_byte_j=host.llc_byte_j,
         dram_byte_j=host.dram_byte_j,
+        static_w=host.static_w,
     )
 
 
@@ -589,15 +596,30 @@ def simulate_lut_op(
     en = energy or lut_energy(spec)
     psum_bytes = c.reduce_ops * spec.acc_bits / 8
     conv_passes = (c.convert_in + c.convert_out) / spec.convert_cycles
-    e = {
-        "lookup": lookups * (en.row_read_j + spec.fields * en.acc_add_j),
+    detail = {
+        "lookup_rows": lookups * en.row_read_j,
+        "lookup_accumulate": lookups * spec.fields * en.acc_add_j,
         "weight_read": reads * en.row_read_j,
         "table_write": writes * en.row_write_j,
         "table_build": c.table_rows_built * spec.fields * en.build_add_j,
         # bit-serial conversion: every cycle activates two rows of every lent subarray
         "convert": conv_passes * spec.convert_cycles * spec.pim_subarrays * 2 * en.row_read_j,
-        "reduce": c.reduce_ops * en.reduce_op_j + psum_bytes * en.llc_byte_j,
-        "dram": dram * (en.dram_byte_j + en.llc_byte_j),  # DRAM read + fill into the subarrays
+        "reduce_fma": c.reduce_ops * en.reduce_op_j,
+        "reduce_psums": psum_bytes * en.llc_byte_j,
+        "dram_fill": dram * en.llc_byte_j,  # DRAM bytes written into the subarrays
+    }
+    # the shared component names: SRAM row activity, LUT datapath, near-slice FP16 lanes, DRAM, static
+    e = {
+        "sram": detail["lookup_rows"]
+        + detail["weight_read"]
+        + detail["table_write"]
+        + detail["convert"]
+        + detail["reduce_psums"]
+        + detail["dram_fill"],
+        "lut": detail["lookup_accumulate"] + detail["table_build"],
+        "vector": detail["reduce_fma"],
+        "dram": dram * en.dram_byte_j,
+        "static": en.static_w * t,
     }
     return OpResult(
         op=op,
@@ -618,6 +640,7 @@ def simulate_lut_op(
             "reduce_cycles": c.reduce,
             "convert_cycles": c.convert_in + c.convert_out,
             "pinned": pinned,
+            "energy_detail_j": detail,
         },
     )
 
@@ -726,7 +749,9 @@ def simulate(spec: Spec, graph: WorkloadGraph, activations: Mapping[str, np.ndar
     pinned = pinned_ops(spec, graph)
     results = []
     memo: dict[tuple[Op, bool], OpResult] = {}  # decode graphs repeat each layer's shapes
-    en, host_en = lut_energy(spec), host.energy()
+    # the host's ops see the LLC left to them; the whole LLC (lent subarrays too) leaks
+    en = lut_energy(spec)
+    host_en = replace(host.energy(), static_w=en.static_w)
     for op in graph.ops:
         if is_lut_op(op):
             if activations is not None and op.name in activations:
@@ -740,10 +765,10 @@ def simulate(spec: Spec, graph: WorkloadGraph, activations: Mapping[str, np.ndar
             r = cpu.simulate_op(host, op, host_resident, host_en)
             results.append(replace(r, cycles=math.ceil(r.seconds * spec.pim_clock_hz)))
     seconds = math.fsum(r.seconds for r in results)
-    energy = math.fsum(r.energy_j for r in results) + host.static_power_w * seconds
+    energy = math.fsum(r.energy_j for r in results)
     area = area_overhead(spec)
+    areas = {**spec.cpu.area_by_component_mm2(), "lut": area["added_mm2"]}  # the whole LLC: lent subarrays too
     extra = {
-        "static_energy_j": host.static_power_w * seconds,
         "pinned_weight_bytes": sum(graph.op(n).weight_bytes for n in pinned),
         "area_overhead_fraction_of_llc": area["fraction_of_llc"],
         **cpu.cost_summary(seconds, energy, cpu.tokens_per_step(graph), spec.price_usd_per_hour),
@@ -753,8 +778,8 @@ def simulate(spec: Spec, graph: WorkloadGraph, activations: Mapping[str, np.ndar
         workload=graph.title,
         ops=tuple(results),
         clock_hz=spec.pim_clock_hz,
-        area_mm2=area["added_mm2"],
-        area_by_component_mm2={"lut_logic": area["added_mm2"]},
+        area_mm2=math.fsum(areas.values()),
+        area_by_component_mm2=areas,
         extra=extra,
     )
 

@@ -52,6 +52,14 @@ streaming its bytes at the DRAM bandwidth, plus a fixed per-op overhead:
 ``attention_prefill`` kinds run as their QK and AV GEMMs on the array (no causal skipping) plus
 a 5-FLOP-per-score softmax on the vector unit, back to back.
 
+Energy and area come from the cost library (`cosim.cost`) at ``tech_node`` (`Costs`): energy =
+MACs x PE energy + SRAM words x per-word access energy of each buffer + DRAM words x the
+``dram_kind`` energy + vector element-operations x an add + the buffers' leakage x time
+(components ``mac``, ``sram``, ``dram``, ``vector``, ``static``); area = R x C PEs (the cost
+library's PE, or ``pe_area_source: yosys``: our MAC RTL synthesised, `PE_SYNTH_TRANSISTORS`) + the
+three SRAMs + the vector lanes, unless ``area_mm2`` gives a published figure.  The SCALE-Sim
+fields are the event counts; energy and area are extra, they change no count.
+
 The RTL co-simulation predicts one tile with `gemm_cycles`; the design-space explorer uses
 `graph_arrays` (cached per graph) and `simulate_totals` (numpy over all layers).
 """
@@ -68,6 +76,7 @@ from typing import Any
 
 import numpy as np
 
+from cosim import cost
 from cosim.errors import ModelError, SpecError
 from cosim.graph import FUSED_ATTENTION_KINDS, GEMM_LIKE_KINDS, Op, OpKind, WorkloadGraph
 from cosim.hw.base import Bound, OpResult, RunResult
@@ -105,15 +114,22 @@ class VectorUnit:
     overhead_cycles: int = doc_field(0, doc="fixed cycles per op (issue, pipeline fill)", min=0)
 
 
-# Energy per event, 45 nm: M. Horowitz, "Computing's energy problem (and what we can do about
-# it)", ISSCC 2014, Fig. 1.1.9.  The cost library (cosim/cost/) will replace this table; the
-# model only multiplies its event counts by it.  Per-word events scale with word_bytes.
-ENERGY_PER_EVENT_J: dict[str, float] = {
-    "mac_8bit": 0.23e-12,  # 8-bit integer multiply 0.2 pJ + 8-bit add 0.03 pJ
-    "sram_byte": 1.25e-12,  # 64-bit read from an 8 KB SRAM: 10 pJ / 8 bytes
-    "dram_byte": 1.3e-9 / 8,  # DRAM 1.3-2.6 nJ per 64-bit access: the low end, / 8 bytes
-    "vector_op": 0.03e-12,  # one 8-bit add
-}
+class AreaSource(StrEnum):
+    """Where a PE's area comes from."""
+
+    TABLE = "table"  # cosim.cost: Horowitz multiplier/adder areas + Aladdin registers, at tech_node
+    YOSYS = "yosys"  # our MAC RTL synthesised by yosys (`PE_SYNTH_TRANSISTORS`), via cost.synth_area_mm2
+
+
+# yosys 0.23 transistor counts of one MAC (multiplier, accumulate adder, accumulator register) in our
+# RTL, flow of `cosim.hw.lut_tc_synth.yosys_stat` (synth -flatten, abc -g cmos2, yosys's CMOS cost
+# table); reproduce with `synthesize_pe_mac` (tests/hw/test_systolic_cost.py re-runs it):
+#   int8:    rtl/lut_tc/mac_dp.sv K=1 AW=8 WW=8 ACC_W=32   (32-bit accumulator, cost.default_acc_bits)
+#   int16:   rtl/lut_tc/mac_dp.sv K=1 AW=16 WW=16 ACC_W=48
+#   float16: rtl/lut_tc/mac_dp_fp16.sv K=1 (FP16 multiply and FP16 accumulate, as that RTL does)
+# A PE adds its two forwarded-operand registers: 2 x bits flip-flops at yosys's 16 transistors each.
+PE_SYNTH_TRANSISTORS: dict[tuple[str, int], int] = {("int", 8): 6280, ("int", 16): 19178, ("fp", 16): 12486}
+DFF_TRANSISTORS = 16  # yosys passes/cmds/stat.cc: a D flip-flop in `stat -tech cmos`
 
 
 @dataclass(frozen=True)
@@ -146,12 +162,30 @@ class Spec:
     clock_hz: float = doc_field(1e9, doc="clock, Hz", gt=0)
     convention: Convention = doc_field(Convention.SCALESIM, doc="scalesim (its report, quirks kept) or native")
     vector: VectorUnit = field(default_factory=VectorUnit)
-    area_mm2: float | None = doc_field(None, doc="area if known (the cost library will supply it)")
+    tech_node: str = doc_field(
+        "28nm", doc="cost-library node for energy and area (default: TPU v1's 28 nm, Jouppi et al. ISCA 2017)"
+    )
+    mac_dtype: str = doc_field(
+        "", doc="MAC operand type for energy/area (torch name); empty: int8, float16, float32 by word_bytes 1, 2, 4"
+    )
+    dram_kind: str = doc_field(
+        "ddr3", doc="off-chip memory for energy (cosim.cost.DramKind; DDR4 is not tabulated, DDR3 stands in)"
+    )
+    sram_port_bits: int = doc_field(
+        256, doc="port width of each SRAM buffer for its energy per access and area (CACTI table: 32..1024)", min=8
+    )
+    pe_area_source: AreaSource = doc_field(AreaSource.TABLE, doc="table (cost library) or yosys (our MAC RTL)")
+    area_mm2: float | None = doc_field(None, doc="published area that replaces the built-up one (mm^2)", gt=0)
     description: str = ""
 
     def __post_init__(self) -> None:
         # accept the enums' string values when built in code (dataclasses.replace(s, dataflow="os"))
-        for name, enum in (("dataflow", Dataflow), ("bandwidth_mode", BandwidthMode), ("convention", Convention)):
+        for name, enum in (
+            ("dataflow", Dataflow),
+            ("bandwidth_mode", BandwidthMode),
+            ("convention", Convention),
+            ("pe_area_source", AreaSource),
+        ):
             v = getattr(self, name)
             if not isinstance(v, enum):
                 try:
@@ -162,6 +196,16 @@ class Spec:
         for name in ("rows", "cols"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise SpecError(f"{name}: must be a positive integer, got {getattr(self, name)!r}")
+        cost.get_node(self.tech_node)  # SpecError naming the allowed nodes
+        cost.dram_energy_per_bit_j(self.dram_kind)
+        if self.mac_dtype:
+            cost.dtype_format(self.mac_dtype)
+        elif self.word_bytes not in (1, 2, 4):
+            raise SpecError(f"mac_dtype: give it for word_bytes {self.word_bytes} (implied only for 1, 2, 4)")
+        if self.pe_area_source is AreaSource.YOSYS and self.mac_format not in PE_SYNTH_TRANSISTORS:
+            have = ", ".join(f"{f}{b}" for f, b in PE_SYNTH_TRANSISTORS)
+            fmt, bits = self.mac_format
+            raise SpecError(f"pe_area_source: yosys: no synthesised MAC for {fmt}{bits} (have: {have})")
 
     @property
     def ifmap_bw(self) -> int:
@@ -173,6 +217,17 @@ class Spec:
 
     def sram_words(self, kib: int) -> int:
         return (kib * 1024) // self.word_bytes
+
+    @property
+    def mac_format(self) -> tuple[str, int]:
+        """(``int``/``fp``, bits) of the MACs: `mac_dtype`, else implied by `word_bytes`."""
+        if self.mac_dtype:
+            fmt, bits = cost.dtype_format(self.mac_dtype)
+        else:
+            fmt, bits = {1: (cost.NumFormat.INT, 8), 2: (cost.NumFormat.FP, 16), 4: (cost.NumFormat.FP, 32)}[
+                self.word_bytes
+            ]
+        return fmt.value, bits
 
 
 # --------------------------------------------------------------------------- the mapping
@@ -385,6 +440,23 @@ def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
     )
 
 
+def native_sram_words(
+    dataflow: Dataflow | str, rows: int, cols: int, M: int, N: int, K: int
+) -> tuple[int, int, int, int]:
+    """SRAM words of one M x N x K GEMM on an R x C array, counted natively: (ifmap reads, filter
+    reads, ofmap writes, ofmap reads).  Each fold streams its operand tiles once; the streamed
+    operand is re-read per fold of the other dimension; WS/IS partial sums are written per row
+    fold and read back between row folds; OS writes each output once."""
+    df = Dataflow(dataflow) if not isinstance(dataflow, Dataflow) else dataflow
+    Sr, Sc, _ = spatial_temporal(df, M, N, K)
+    n_fr, n_fc = _ceil(Sr, rows), _ceil(Sc, cols)
+    if df is Dataflow.OS:
+        return M * K * n_fc, K * N * n_fr, M * N, 0
+    if df is Dataflow.WS:
+        return M * K * n_fc, K * N, M * N * n_fr, M * N * (n_fr - 1)
+    return M * K, K * N * n_fc, M * N * n_fr, M * N * (n_fr - 1)
+
+
 def native_layer(spec: Spec, layer: Layer) -> LayerCounts:
     """The same mapping counted without SCALE-Sim's quirks (see the module docstring).
 
@@ -406,21 +478,18 @@ def native_layer(spec: Spec, layer: Layer) -> LayerCounts:
     half_if = spec.sram_words(spec.ifmap_sram_kib) // 2
     half_fl = spec.sram_words(spec.filter_sram_kib) // 2
     half_of = spec.sram_words(spec.ofmap_sram_kib) // 2
+    sram_if, sram_fl, sram_of, of_reads = native_sram_words(df, R, C, M, N, K)
     if df is Dataflow.OS:
-        sram_if, sram_fl, sram_of, of_reads = M * K * n_fc, K * N * n_fr, M * N, 0
         dram_if = u_if if u_if <= half_if else M * K * n_fc
         dram_fl = u_fl if u_fl <= half_fl else K * N * n_fr
         dram_of = M * N
     else:
         if df is Dataflow.WS:
-            sram_if, sram_fl = M * K * n_fc, K * N
             dram_if = u_if if u_if <= half_if else M * K * n_fc
             dram_fl = u_fl
         else:
-            sram_if, sram_fl = M * K, K * N * n_fc
             dram_if = u_if
             dram_fl = u_fl if u_fl <= half_fl else K * N * n_fc
-        sram_of, of_reads = M * N * n_fr, M * N * (n_fr - 1)
         dram_of = M * N if M * N <= half_of else M * N * (2 * n_fr - 1)
     compute = folds * cpf
     stall = 0
@@ -1059,15 +1128,133 @@ SCALESIM_FIELDS = (
 )
 
 
-def _energy(spec: Spec, macs: int, sram_words: int, dram_words: int, vector_ops: int = 0) -> dict[str, float]:
-    """Energy by component = event counts x `ENERGY_PER_EVENT_J` (8-bit MACs scaled by word bytes)."""
-    wb = spec.word_bytes
-    return {
-        "mac": macs * ENERGY_PER_EVENT_J["mac_8bit"] * wb,
-        "sram": sram_words * wb * ENERGY_PER_EVENT_J["sram_byte"],
-        "dram": dram_words * wb * ENERGY_PER_EVENT_J["dram_byte"],
-        "vector": vector_ops * ENERGY_PER_EVENT_J["vector_op"] * wb,
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """Per-event energies (J) and component areas (mm^2) of one spec: `cosim.cost` at its tech_node.
+
+    A PE MAC is `cost.pe_energy_j` (multiply, accumulate, and writing the forwarded operand and
+    accumulator registers).  Each SRAM is one CACTI array with a ``sram_port_bits`` port, so a word
+    costs one access / words per access; an array edge wider than the port is fed from banks of
+    the same total capacity, which we price as the single array (banking is not modelled).
+    DRAM: `cost.dram_energy_per_byte_j` of ``dram_kind``.  Vector unit: one add of the MAC format
+    per element operation; a lane is one MAC unit of that format (area).  Static: the three SRAMs'
+    leakage (`cost.sram_leakage_w`, an upper bound below 45 nm) while the array runs; logic
+    leakage is not in the library.
+    """
+
+    mac_j: float
+    ifmap_read_j: float
+    filter_read_j: float
+    ofmap_write_j: float
+    ofmap_read_j: float
+    dram_word_j: float
+    vector_op_j: float
+    leakage_w: float
+    clock_hz: float
+    area_mm2: float
+    area_by_component_mm2: tuple[tuple[str, float], ...]
+
+
+def _port(spec: Spec, kib: int) -> tuple[cost.SramCost, int]:
+    """One SRAM buffer of `kib` KiB with a ``sram_port_bits`` port: (its cost, words per access)."""
+    word_bits = 8 * spec.word_bytes
+    width = max(word_bits, spec.sram_port_bits - spec.sram_port_bits % word_bits)
+    return cost.sram_cost(spec.tech_node, kib * 1024, width), width // word_bits
+
+
+def pe_area_mm2(spec: Spec) -> float:
+    """Area of one PE (mm^2): the cost library's PE, or the synthesised MAC plus its two forwarded
+    operand registers (``pe_area_source: yosys``, via `cost.synth_area_mm2`)."""
+    fmt, bits = spec.mac_format
+    if spec.pe_area_source is AreaSource.YOSYS:
+        transistors = PE_SYNTH_TRANSISTORS[(fmt, bits)] + 2 * bits * DFF_TRANSISTORS
+        return cost.synth_area_mm2(spec.tech_node, transistors=transistors)
+    return cost.pe_area_mm2(spec.tech_node, fmt, bits)
+
+
+@lru_cache(maxsize=4096)
+def costs(spec: Spec) -> Costs:
+    """`Costs` of `spec` (cached: a sweep evaluates each spec on several workloads)."""
+    node = cost.get_node(spec.tech_node)
+    fmt, bits = spec.mac_format
+    if_sram, if_w = _port(spec, spec.ifmap_sram_kib)
+    fl_sram, fl_w = _port(spec, spec.filter_sram_kib)
+    of_sram, of_w = _port(spec, spec.ofmap_sram_kib)
+    areas = {
+        "mac": spec.rows * spec.cols * pe_area_mm2(spec),
+        "sram": if_sram.area_mm2 + fl_sram.area_mm2 + of_sram.area_mm2,
+        "vector": spec.vector.lanes * cost.mac_area_mm2(node, fmt, bits),
     }
+    if spec.area_mm2 is not None:
+        areas = {"die": float(spec.area_mm2)}
+    return Costs(
+        mac_j=cost.pe_energy_j(node, fmt, bits),
+        ifmap_read_j=if_sram.read_j / if_w,
+        filter_read_j=fl_sram.read_j / fl_w,
+        ofmap_write_j=of_sram.write_j / of_w,
+        ofmap_read_j=of_sram.read_j / of_w,
+        dram_word_j=spec.word_bytes * cost.dram_energy_per_byte_j(spec.dram_kind),
+        vector_op_j=cost.add_energy_j(node, fmt, bits),
+        leakage_w=if_sram.leakage_w + fl_sram.leakage_w + of_sram.leakage_w,
+        clock_hz=spec.clock_hz,
+        area_mm2=math.fsum(areas.values()),
+        area_by_component_mm2=tuple(areas.items()),
+    )
+
+
+def synthesize_pe_mac(fmt: str, bits: int) -> int:
+    """Synthesise the MAC of a PE with yosys now and return its transistor count (the number
+    `PE_SYNTH_TRANSISTORS` records; needs yosys on PATH).
+
+    Raises:
+        SpecError: no RTL for this format (int of any width, fp 16 only), or yosys is missing.
+        ModelError: yosys failed.
+    """
+    from cosim.hw.lut_tc_synth import yosys_stat
+    from cosim.rtl import rtl_sources
+
+    if fmt == "int":
+        acc = cost.default_acc_bits("int", bits)
+        stat = yosys_stat(rtl_sources("lut_tc/mac_dp.sv"), "mac_dp", {"K": 1, "AW": bits, "WW": bits, "ACC_W": acc})
+    elif (fmt, bits) == ("fp", 16):
+        srcs = rtl_sources("lut_tc/fp16_add.sv", "lut_tc/fp16_mul.sv", "lut_tc/mac_dp_fp16.sv")
+        stat = yosys_stat(srcs, "mac_dp_fp16", {"K": 1})
+    else:
+        raise SpecError(f"synthesize_pe_mac: no MAC RTL for {fmt}{bits} (int of any width, fp16)")
+    return stat.transistors
+
+
+_GEMM_PARTS = ("mac", "sram", "dram", "static")
+_VECTOR_PARTS = ("vector", "dram", "static")
+
+
+def _energy(
+    spec: Spec | Costs,
+    parts: Sequence[str],
+    *,
+    macs: int = 0,
+    if_reads: int = 0,
+    fl_reads: int = 0,
+    of_writes: int = 0,
+    of_reads: int = 0,
+    dram_words: int = 0,
+    vector_ops: int = 0,
+    cycles: int = 0,
+) -> dict[str, float]:
+    """Energy by component = event counts x `costs` (the same step for one op and for a whole graph;
+    pass the `Costs` when you have them, a spec otherwise)."""
+    c = spec if isinstance(spec, Costs) else costs(spec)
+    e = {
+        "mac": macs * c.mac_j,
+        "sram": if_reads * c.ifmap_read_j
+        + fl_reads * c.filter_read_j
+        + of_writes * c.ofmap_write_j
+        + of_reads * c.ofmap_read_j,
+        "dram": dram_words * c.dram_word_j,
+        "vector": vector_ops * c.vector_op_j,
+        "static": c.leakage_w * cycles / c.clock_hz,
+    }
+    return {k: e[k] for k in parts}
 
 
 _SUMMED = (
@@ -1131,11 +1318,17 @@ def _gemm_result(spec: Spec, op: Op, layers: Sequence[tuple[Layer, int]]) -> OpR
     )
     dram_words = extra["dram_ifmap_reads"] + extra["dram_filter_reads"] + extra["dram_ofmap_writes"]
     wb = spec.word_bytes
-    energy = {
-        "mac": macs * ENERGY_PER_EVENT_J["mac_8bit"] * wb,
-        "sram": sram_words * wb * ENERGY_PER_EVENT_J["sram_byte"],
-        "dram": dram_words * wb * ENERGY_PER_EVENT_J["dram_byte"],
-    }
+    energy = _energy(
+        spec,
+        _GEMM_PARTS,
+        macs=macs,
+        if_reads=extra["sram_ifmap_reads"],
+        fl_reads=extra["sram_filter_reads"],
+        of_writes=extra["sram_ofmap_writes"],
+        of_reads=extra["sram_ofmap_reads"],
+        dram_words=dram_words,
+        cycles=cycles,
+    )
     return OpResult(
         op=op,
         cycles=cycles,
@@ -1163,10 +1356,7 @@ def vector_cycles(spec: Spec, flops: int, bytes_total: int) -> tuple[int, Bound]
 def _vector_result(spec: Spec, op: Op) -> OpResult:
     cycles, bound = vector_cycles(spec, op.flops, op.bytes_total)
     words = _ceil(op.bytes_total, spec.word_bytes)
-    energy = {
-        "vector": op.flops * ENERGY_PER_EVENT_J["vector_op"] * spec.word_bytes,
-        "dram": words * spec.word_bytes * ENERGY_PER_EVENT_J["dram_byte"],
-    }
+    energy = _energy(spec, _VECTOR_PARTS, vector_ops=op.flops, dram_words=words, cycles=cycles)
     util = op.flops / (cycles * spec.vector.lanes) if cycles else 0.0
     return OpResult(
         op=op,
@@ -1202,7 +1392,8 @@ def simulate_op(spec: Spec, op: Op) -> OpResult:
         v_cycles, _ = vector_cycles(spec, 5 * scores, 0)  # softmax: max, sub, exp, sum, div
         cycles = g.cycles + v_cycles
         energy = dict(g.energy_by_component_j)
-        energy["vector"] = energy.get("vector", 0.0) + 5 * scores * ENERGY_PER_EVENT_J["vector_op"] * spec.word_bytes
+        energy["vector"] = _energy(spec, ("vector",), vector_ops=5 * scores)["vector"]
+        energy["static"] += _energy(spec, ("static",), cycles=v_cycles)["static"]
         return OpResult(
             op=op,
             cycles=cycles,
@@ -1221,13 +1412,15 @@ def simulate_op(spec: Spec, op: Op) -> OpResult:
 def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     """Run every op of `graph` back to back on the array (GEMM-like) or the vector unit."""
     ops = tuple(simulate_op(spec, op) for op in graph.ops)
+    c = costs(spec)
     return RunResult(
         arch=spec.name,
         workload=graph.title,
         ops=ops,
         clock_hz=spec.clock_hz,
-        area_mm2=spec.area_mm2,
-        extra={"convention": spec.convention.value, "dataflow": spec.dataflow.value},
+        area_mm2=c.area_mm2,
+        area_by_component_mm2=dict(c.area_by_component_mm2),
+        extra={"convention": spec.convention.value, "dataflow": spec.dataflow.value, "tech_node": spec.tech_node},
     )
 
 
@@ -1390,7 +1583,8 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
     array_cycles = int((cycles * rep).sum())
     stall_total = int((stall * rep).sum())
     macs = int((macs_l * rep).sum())
-    sram_words = int(((sram_if + sram_fl + sram_of + of_rd) * rep).sum())
+    if_reads, fl_reads, of_writes, of_reads = (int(x @ rep) for x in (sram_if, sram_fl, sram_of, of_rd))
+    sram_words = if_reads + fl_reads + of_writes + of_reads
     dram_words = int(((dram_if + dram_fl + dram_of) * rep).sum())
     lanes = spec.vector.lanes
     bpc = spec.dram_words_per_cycle * spec.word_bytes
@@ -1398,12 +1592,24 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
     soft = _ceil(arrays.softmax_flops, lanes) if arrays.softmax_flops else 0
     vector_cycles_total = int(vc.sum()) + soft
     vector_words = -(-arrays.vec_bytes // spec.word_bytes)
-    e = _energy(
-        spec, macs, sram_words, dram_words + int(vector_words.sum()), int(arrays.vec_flops.sum()) + arrays.softmax_flops
-    )
-    if not arrays.vec_flops.size and not arrays.softmax_flops:
-        e.pop("vector")
     total_cycles = array_cycles + vector_cycles_total
+    # the components the per-op path reports: array parts if any layer ran, vector if any vector work
+    parts = [*(("mac", "sram") if M.size else ()), "dram", "static"]
+    if arrays.vec_flops.size or arrays.softmax_flops:
+        parts.append("vector")
+    c = costs(spec)
+    e = _energy(
+        c,
+        parts,
+        macs=macs,
+        if_reads=if_reads,
+        fl_reads=fl_reads,
+        of_writes=of_writes,
+        of_reads=of_reads,
+        dram_words=dram_words + int(vector_words.sum()),
+        vector_ops=int(arrays.vec_flops.sum()) + arrays.softmax_flops,
+        cycles=total_cycles,
+    )
     return Totals(
         cycles=total_cycles,
         seconds=total_cycles / spec.clock_hz,
@@ -1416,7 +1622,7 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
         energy_j=math.fsum(e.values()),
         utilization=macs / (array_cycles * R * C) if array_cycles else 0.0,
         energy_by_component_j=e,
-        area_mm2=spec.area_mm2,
+        area_mm2=c.area_mm2,
     )
 
 
@@ -1426,10 +1632,12 @@ def simulate_graph_totals(spec: Spec, graph: WorkloadGraph) -> Totals:
 
 
 __all__ = [
-    "ENERGY_PER_EVENT_J",
+    "PE_SYNTH_TRANSISTORS",
     "SCALESIM_FIELDS",
+    "AreaSource",
     "BandwidthMode",
     "Convention",
+    "Costs",
     "Dataflow",
     "GraphArrays",
     "Layer",
@@ -1438,6 +1646,7 @@ __all__ = [
     "Totals",
     "VectorUnit",
     "clear_caches",
+    "costs",
     "cycles_per_fold",
     "gemm_cycles",
     "graph_arrays",
@@ -1445,11 +1654,14 @@ __all__ = [
     "layer_of",
     "load_scalesim_config",
     "native_layer",
+    "native_sram_words",
+    "pe_area_mm2",
     "scalesim_layer",
     "simulate",
     "simulate_graph_totals",
     "simulate_op",
     "simulate_totals",
     "spatial_temporal",
+    "synthesize_pe_mac",
     "vector_cycles",
 ]

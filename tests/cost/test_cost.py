@@ -12,7 +12,7 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from cosim import cost
@@ -154,6 +154,18 @@ def test_dram_energies_equal_their_sources():
     assert cost.dram_energy_per_byte_j("hbm2") == pytest.approx(8 * 3.59 * PJ)
 
 
+def test_idd_command_energies_of_the_hbm2_device():
+    # DRAMsim3's IDD model on HBM2_8Gb_x128.ini at tCK 1 ns (tRC 48, tRAS 34, tRP 14, BL4 = 2 cycles, tRFC 260)
+    from cosim.cost.dram import HBM2_8GB_X128_IDD, idd_command_energy
+
+    e = idd_command_energy(HBM2_8GB_X128_IDD, tck_ns=1.0, tRC=48, tRAS=34, tRP=14, burst_cycles=2, tRFC=260)
+    assert e.act_pj == pytest.approx(1.2 * (65 * 48 - (55 * 34 + 40 * 14)))  # 828 pJ
+    assert e.rd_pj == pytest.approx(1.2 * (390 - 55) * 2)  # 804 pJ per 64 B burst
+    assert e.wr_pj == pytest.approx(1.2 * (500 - 55) * 2)  # 1068 pJ
+    assert e.ref_pj == pytest.approx(1.2 * (250 - 55) * 260)  # 60.8 nJ
+    assert e.background_mw == pytest.approx(66.0)
+
+
 @pytest.mark.parametrize("node", ["45nm", "28nm", "14nm", "7nm"])
 def test_wire_energy_inside_darpa_exascale_range(node):
     e = cost.wire_energy_per_bit_mm_j(node)
@@ -224,12 +236,29 @@ def test_wider_operands_never_cost_less(fmt, bits, node):
 
 
 @given(st.integers(6, 27), st.sampled_from([32, 64, 128, 256, 512, 1024]), st.sampled_from(["1rw", "1r1w", "2rw"]))
+@example(6, 128, "1r1w")  # below the smallest grid capacity: the two-port extrapolation once fell with capacity
 def test_sram_larger_capacity_never_cheaper(log2_cap, width, ports):
     cap = 2**log2_cap
     if width > 8 * cap:
         return
     a, b = cost.sram_cost("28nm", cap, width, ports), cost.sram_cost("28nm", 2 * cap, width, ports)
     assert b.read_j >= a.read_j and b.area_mm2 > a.area_mm2 and b.leakage_w > a.leakage_w
+
+
+@pytest.mark.parametrize("node", ["65nm", "45nm", "28nm", "7nm"])
+@pytest.mark.parametrize("ports", ["1rw", "1r1w", "2rw"])
+def test_sram_cost_never_falls_with_capacity_off_the_grid(node, ports):
+    # every width, including ones off the CACTI grid (16, 48, 96, 2048 bits), from 2 B to 256 MB
+    for width in (16, 32, 48, 64, 96, 128, 256, 512, 1024, 2048):
+        prev = None
+        for cap in (2**k for k in range(1, 29)):
+            if width > 8 * cap:
+                continue
+            c = cost.sram_cost(node, cap, width, ports)
+            now = (c.read_j, c.write_j, c.area_mm2, c.leakage_w)
+            if prev is not None:
+                assert all(b >= a for a, b in zip(prev, now)), (width, cap, prev, now)
+            prev = now
 
 
 # --------------------------------------------------------------------------- errors

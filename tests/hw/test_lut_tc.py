@@ -145,12 +145,12 @@ def test_wide_weights_and_attention_leave_the_lut_arrays():
     assert [r.unit for r in hybrid.ops] == ["mac", "mac"]
     assert hybrid.ops[0].extra["compute_s"] == pytest.approx(L.mac_gemm_timing(LUT8X, head).compute_cycles / 1.41e9)
     assert L.mac_operand_bits(head) == 16  # FP16 weights: 16-bit MACs although activations are INT8
-    assert set(hybrid.area_by_component_mm2) == {"lut_arrays", "mac_tensor_cores"}
+    assert set(hybrid.area_by_component_mm2) == {"lut", "mac"}
     lut_only = L.simulate(replace(LUT8X, other_gemm_unit=L.OtherUnit.VECTOR), _graph(head, att))
     assert [r.unit for r in lut_only.ops] == ["vector", "vector"]
     vec_rate = LUT8X.num_sms * LUT8X.vector_flops_per_sm_cycle * LUT8X.clock_hz
     assert lut_only.ops[0].extra["compute_s"] == pytest.approx(head.flops / vec_rate)
-    assert set(lut_only.area_by_component_mm2) == {"lut_arrays"}
+    assert set(lut_only.area_by_component_mm2) == {"lut"}
 
 
 def test_mac_dequantizes_narrow_weights_on_vector_units():
@@ -168,7 +168,7 @@ def test_energy_is_counts_times_table():
     op = gemm_op("g", 256, 1024, 1024, weight_bits=2, act_bits=8, dtype="int8")
     r = L.simulate(replace(LUT8X, precompute=L.Precompute.NONE), _graph(op)).ops[0]
     c = LUT8X.cost
-    assert r.energy_by_component_j["lut_array"] == pytest.approx(r.extra["array_cycles"] * 16.22e-12)
+    assert r.energy_by_component_j["lut"] == pytest.approx(r.extra["array_cycles"] * 16.22e-12)
     assert r.extra["array_cycles"] == (256 // 2) * (1024 // 64) * (1024 // 4) * 2
     assert r.energy_by_component_j["dram"] == pytest.approx(r.bytes_by_level["dram"] * c.dram_energy_j_per_byte)
     assert r.energy_j == pytest.approx(sum(r.energy_by_component_j.values()))
@@ -277,7 +277,7 @@ def test_traced_bitnet_totals_are_consistent(bitnet_decode):
     res = L.simulate(LUT8X, bitnet_decode)
     assert res.seconds == pytest.approx(sum(r.seconds for r in res.ops))
     assert res.energy_j == pytest.approx(sum(res.energy_by_component_j().values()))
-    assert res.energy_by_component_j()["lut_array"] == pytest.approx(
+    assert res.energy_by_component_j()["lut"] == pytest.approx(
         sum(r.extra.get("array_cycles", 0) for r in res.ops) * LUT8X.cost.lut_array_energy_j_per_cycle_int
     )
 

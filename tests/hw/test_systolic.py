@@ -19,7 +19,6 @@ from cosim.errors import SpecError
 from cosim.graph import ConvShape, OpKind, WorkloadGraph, attention_op, conv2d_op, gemm_op, vector_op
 from cosim.hw import load_arch
 from cosim.hw.systolic import (
-    ENERGY_PER_EVENT_J,
     SCALESIM_FIELDS,
     BandwidthMode,
     Convention,
@@ -168,20 +167,6 @@ def test_vector_unit_model() -> None:
     # 1000 flops / 16 lanes = 63 cycles; 100 bytes / 4 per cycle = 25: compute-bound, + 3
     assert vector_cycles(spec, 1000, 100)[0] == 3 + 63
     assert vector_cycles(spec, 10, 1000)[0] == 3 + 250
-
-
-def test_energy_is_counts_times_table() -> None:
-    spec = _spec(8, 8, "os")
-    g = WorkloadGraph(name="g")
-    g.add_op(gemm_op("a", 20, 13, 11, weight_bits=8, act_bits=8))
-    r = simulate(spec, g).ops[0]
-    lc = scalesim_layer(spec, Layer(20, 13, 11))
-    sram = lc.sram_ifmap_reads + lc.sram_filter_reads + lc.sram_ofmap_writes
-    dram = lc.dram_ifmap_reads + lc.dram_filter_reads + lc.dram_ofmap_writes
-    assert r.energy_by_component_j["mac"] == pytest.approx(20 * 13 * 11 * ENERGY_PER_EVENT_J["mac_8bit"])
-    assert r.energy_by_component_j["sram"] == pytest.approx(sram * ENERGY_PER_EVENT_J["sram_byte"])
-    assert r.energy_by_component_j["dram"] == pytest.approx(dram * ENERGY_PER_EVENT_J["dram_byte"])
-    assert r.energy_j == pytest.approx(math.fsum(r.energy_by_component_j.values()))
 
 
 def test_batched_op_runs_layers_back_to_back() -> None:
