@@ -764,13 +764,19 @@ class SystemResult:
     run: RunResult
     seconds: float
     tokens_per_s: float
-    npu_utilization: float
-    pim_utilization: float
+    npu_utilization: float  # array MACs / (peak MACs x time)
+    pim_utilization: float  # PIM multiplier-lane work / (peak lanes x time)
     stages: tuple[Stage, ...]
     pim_segments: tuple[PimSegment, ...]
     energy_by_component_j: dict[str, float]
     sub_batched: bool
     pim_unit_bank_fraction: float | None = None  # in-bank unit area / bank area (cosim.hw.pim_unit)
+    # busy-time utilizations, as the NeuPIMs artifact measures them (Table 4): the fraction of the
+    # step the systolic arrays compute (NeuPIMSystolicWS::update_stats: cycles with a non-empty
+    # compute pipeline), and the mean over channels of the fraction a channel has PIM work queued
+    # (NeuPIMSCommandQueue::ClockTick "pim_cycles", averaged by PIM::get_avg_pim_cycle)
+    npu_busy: float = 0.0
+    pim_busy: float = 0.0
 
 
 def _fluid_end(start: float, nbytes: float, bw: float, f: float, pim_end: float) -> float:
@@ -932,6 +938,7 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
         "pim_lanes": 0,
         "npu_sram_j": 0.0,
     }
+    busy_s = {"arrays": 0.0, "pim": 0.0}  # array compute time; PIM time summed over channels / channels
     pim_counts: list[MemoryCounts] = []
     per_op: dict[str, list[Any]] = {}  # name -> [unit, seconds, array MACs, bound, energy by component]
 
@@ -948,6 +955,8 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
             energy = npu_op_energy(spec, it)
             note(it.op, it.unit.value, t, it.array_macs, Bound.COMPUTE if it.compute_s >= t else Bound.MEMORY, energy)
             totals["array_macs"] += it.array_macs
+            if it.unit is Unit.ARRAYS:
+                busy_s["arrays"] += it.compute_s
             totals["vector_flops"] += it.vector_flops
             totals["npu_bytes_r"] += it.op.bytes_read if it.dram_bytes else 0
             totals["npu_bytes_w"] += it.op.bytes_written if it.dram_bytes else 0
@@ -961,6 +970,7 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
         pim_segs.append(ps)
         pim_counts.append(ps.counts)
         assert spec.pim is not None
+        busy_s["pim"] += sum(ps.channel_cycles) / (spec.channels * spec.pim.dram.clock_hz)
         totals["pim_lanes"] += ps.mac_cmds * spec.pim.dram.banks_per_channel * spec.pim.multipliers_per_bank
 
     if info is not None and spec.pim is not None:
@@ -1066,6 +1076,8 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
         pim_util = totals["pim_lanes"] / (peak * seconds)
     else:
         pim_util = 0.0
+    npu_busy = busy_s["arrays"] / seconds if seconds else 0.0
+    pim_busy = busy_s["pim"] / seconds if seconds else 0.0
     energy = _energy(spec, totals, pim_counts, seconds)
     static_j = energy["dram_background"] + energy.get("pim_background", 0.0) + energy["npu_leakage"]
     tokens = n_req if info is not None else batch
@@ -1085,6 +1097,8 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
             "tokens_per_s": tokens / seconds if seconds else 0.0,
             "npu_utilization": npu_util,
             "pim_utilization": pim_util,
+            "npu_busy": npu_busy,
+            "pim_busy": pim_busy,
             "sub_batch_interleaving": sbi,
             "stages": len(stages),
             "energy_detail_j": energy,
@@ -1104,6 +1118,8 @@ def simulate_detailed(spec: Spec, graph: WorkloadGraph, *, record_traces: bool =
         energy_by_component_j=energy,
         sub_batched=sbi,
         pim_unit_bank_fraction=area_extra.get("pim_unit_bank_fraction"),  # type: ignore[arg-type]
+        npu_busy=npu_busy,
+        pim_busy=pim_busy,
     )
 
 
