@@ -18,6 +18,13 @@ raises `ModelError` (nothing is silently left uncounted), and the sum must equal
 ``stat -tech cmos`` estimate (checked on every run).  Depth counts gates, not delay: a rough,
 technology-free proxy for the critical path, comparable between designs mapped the same way.
 
+`cell_stat(sources, top, params)` is the area-only flow the model modules use (LUT Tensor Core
+units, the PIM GEMV unit, the systolic PE's MAC): the same generic synthesis and flip-flop
+legalisation, then yosys's default ``abc -g cmos2`` (NAND/NOR/NOT), cells priced with the same
+`TRANSISTORS` table, no depth; cached under ``build/synth/`` by sources, top and parameters.
+``share=False`` skips yosys's SAT-based resource sharing, which grows superlinearly on wide FP16
+trees and finds nothing to share in datapaths whose operators all work every cycle.
+
 Source resolution: `block_sources(top)` indexes every ``module`` in ``rtl/**/*.sv`` and returns the
 file defining `top` plus, transitively, the files of every module it names, so other RTL blocks
 (LUT unit, SRAM-LUT GEMV, PIM GEMV) need no registration to be synthesised.
@@ -25,8 +32,10 @@ file defining `top` plus, transitively, the files of every module it names, so o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -36,7 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from cosim.errors import ModelError, SpecError
-from cosim.rtl import REPO_ROOT, RTL_DIR
+from cosim.rtl import BUILD_DIR, REPO_ROOT, RTL_DIR
 
 # Transistors per mapped cell.  Gates: yosys 0.23 kernel/cost.h, CellCosts::cmos_gate_cost() (the
 # static-CMOS counts `abc -g cmos` minimises and `stat -tech cmos` reports: NAND2/NOR2 4, AOI21 6,
@@ -49,6 +58,8 @@ TRANSISTORS: dict[str, int] = {
     "$_NAND_": 4,
     "$_OR_": 6,
     "$_NOR_": 4,
+    "$_ANDNOT_": 6,
+    "$_ORNOT_": 6,
     "$_XOR_": 12,
     "$_XNOR_": 12,
     "$_AOI3_": 6,
@@ -58,8 +69,9 @@ TRANSISTORS: dict[str, int] = {
     "$_MUX_": 12,
     "$_NMUX_": 10,
     "$_DFF_P_": 16,
+    "$_DFF_N_": 16,
 }
-FLIP_FLOPS = frozenset({"$_DFF_P_"})
+FLIP_FLOPS = frozenset({"$_DFF_P_", "$_DFF_N_"})
 GATE_SET = "cmos"  # abc -g alias: NAND NOR AOI3 OAI3 AOI4 OAI4 NMUX MUX XOR XNOR (+ NOT)
 # Yosys's default ABC script for -g, without its area-oriented ``dc2``/``dretime`` passes: dc2 rewrites
 # carry-lookahead adders into ripple chains (a registered 22-bit adder: depth 22 instead of 8, for 18%
@@ -252,3 +264,108 @@ def synthesize(
         yosys_version=version,
         sources=[_rel(s) for s in srcs],
     )
+
+
+# --- area-only flow (abc -g cmos2), the model modules' transistor counts -------------------------
+
+
+@dataclass(frozen=True)
+class SynthStat:
+    """Cell counts of one module synthesised by `cell_stat`, and their transistor count."""
+
+    top: str
+    params: dict[str, int]
+    cells: dict[str, int]
+    transistors: int
+
+    @property
+    def cell_count(self) -> int:
+        return sum(self.cells.values())
+
+
+_STAT_CELL_RE = re.compile(r"^\s+(\$_\w+_)\s+(\d+)\s*$")
+_STAT_TRANS_RE = re.compile(r"Estimated number of transistors:\s+(\d+)(\+?)")
+
+
+def parse_stat(text: str) -> tuple[dict[str, int], int | None]:
+    """Cell counts and yosys's transistor estimate (None if yosys marked it inexact) from ``stat``."""
+    cells = {m[1]: int(m[2]) for line in text.splitlines() if (m := _STAT_CELL_RE.match(line))}
+    t = _STAT_TRANS_RE.search(text)
+    return cells, (int(t[1]) if t and not t[2] else None)
+
+
+def cell_stat(
+    sources: Sequence[Path],
+    top: str,
+    params: Mapping[str, int] | None = None,
+    *,
+    share: bool = True,
+    memory_limit_bytes: int | None = None,
+    timeout_s: int = 1800,
+    cache: bool = True,
+) -> SynthStat:
+    """Synthesise `top` (``synth -flatten``, dfflegalize, ``abc -g cmos2``) and count transistors.
+
+    Args:
+        sources: Verilog files.
+        top: top-level module.
+        params: parameter overrides (``chparam``).
+        share: run yosys's resource sharing (``-noshare`` when False).
+        memory_limit_bytes: address-space cap for yosys, protecting a shared machine.
+        timeout_s: wall-clock limit.
+        cache: read and write ``build/synth/<top>[-noshare]-<hash>.json``.
+
+    Raises:
+        SpecError: yosys is not installed.
+        ModelError: yosys failed, ran out of time or memory, or left cells `TRANSISTORS` does not price.
+    """
+    exe = shutil.which("yosys")
+    if exe is None:
+        raise SpecError("yosys: not on PATH (apt-get install yosys)")
+    params = {str(k): int(v) for k, v in (params or {}).items()}
+    h = hashlib.sha1(b"" if share else b"noshare")
+    for src in sources:
+        h.update(Path(src).read_bytes())
+    h.update(json.dumps([top, sorted(params.items())]).encode())
+    cache_file = BUILD_DIR.parent / "synth" / f"{top}-{'' if share else 'noshare-'}{h.hexdigest()[:12]}.json"
+    if cache and cache_file.is_file():
+        return SynthStat(**json.loads(cache_file.read_text()))
+    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
+    script = "; ".join(
+        [
+            *(f"read_verilog -sv {Path(src).resolve()}" for src in sources),
+            *([f"chparam {chparam} {top}"] if params else []),
+            f"synth -top {top} -flatten -noabc" + ("" if share else " -noshare"),
+            "dfflegalize -cell $_DFF_P_ 01",  # enables and resets become logic + plain DFFs
+            "abc -g cmos2",
+            "opt_clean",
+            "tee -o stat.txt stat -tech cmos",
+        ]
+    )
+
+    def cap() -> None:
+        if memory_limit_bytes is not None:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_limit_bytes, memory_limit_bytes))
+
+    with tempfile.TemporaryDirectory(prefix="cosim-yosys-") as tmp:
+        try:
+            run = subprocess.run(
+                [exe, "-q", "-p", script], cwd=tmp, capture_output=True, text=True, timeout=timeout_s, preexec_fn=cap
+            )
+        except subprocess.TimeoutExpired:
+            raise ModelError(f"yosys: synthesis of {top} took longer than {timeout_s} s") from None
+        if run.returncode != 0:
+            why = (run.stderr or run.stdout).strip()[-500:] or f"exit status {run.returncode} (out of memory?)"
+            raise ModelError(f"yosys: synthesis of {top} {params} failed: {why}")
+        cells, estimate = parse_stat((Path(tmp) / "stat.txt").read_text())
+    unpriced = sorted(set(cells) - set(TRANSISTORS))
+    if unpriced:
+        raise ModelError(f"yosys: {top} has cells without a CMOS cost: {', '.join(unpriced)}")
+    transistors = sum(TRANSISTORS[c] * n for c, n in cells.items())
+    if estimate is not None and estimate != transistors:
+        raise ModelError(f"yosys: {top}: transistor count {transistors} != yosys's estimate {estimate}")
+    stat = SynthStat(top=top, params=params, cells=cells, transistors=transistors)
+    if cache:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        cache_file.write_text(json.dumps(asdict(stat)))
+    return stat

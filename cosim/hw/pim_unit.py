@@ -12,7 +12,7 @@ rounded to binary16, RNE with subnormals flushed, by the rtl/lut_tc FP16 operato
 Area accounting, stated so it can be checked by hand (`unit_area`):
 
 1. yosys 0.23 synthesises the unit and its operand buffer to generic CMOS gates
-   (`yosys_stat_noshare`: the flow of `cosim.hw.lut_tc_synth.yosys_stat`, ``synth -flatten``,
+   (`yosys_stat_noshare`: `cosim.synth.cell_stat` without resource sharing, ``synth -flatten``,
    ``abc -g cmos2``, transistors from yosys's CMOS cost table); the datapath is the unit minus
    its buffer.
 2. Transistors -> mm^2 with the cost library's yosys-calibrated hook
@@ -35,22 +35,17 @@ the timing model, and nothing here proves a DRAM-process adder tree closes timin
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import resource
-import shutil
-import subprocess
-import tempfile
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cosim import cost
 from cosim.errors import ModelError, SpecError
 from cosim.golden import pim_acc_bits
-from cosim.hw.lut_tc_synth import CMOS_TRANSISTORS, SynthStat, parse_stat
-from cosim.rtl import BUILD_DIR, rtl_sources
+from cosim.rtl import rtl_sources
+from cosim.synth import SynthStat, cell_stat
 
 if TYPE_CHECKING:
     from cosim.hw.pim import Spec as PimSpec
@@ -236,63 +231,10 @@ YOSYS_MEMORY_LIMIT_BYTES = 8 << 30
 
 
 def yosys_stat_noshare(sources: list[Path], top: str, params: dict[str, int], *, timeout_s: int = 1800) -> SynthStat:
-    """Cells and transistors of `top` after ``synth -flatten -noshare``, dfflegalize, ``abc -g cmos2``.
-
-    The flow of `cosim.hw.lut_tc_synth.yosys_stat` (same CMOS cost table and parser) plus
-    ``-noshare`` and a memory cap; cached under ``build/synth`` by sources, top and parameters.
-    Folds into ``cosim synth`` when that lands on main.
-
-    Raises:
-        SpecError: yosys is not installed.
-        ModelError: yosys failed, ran out of time or memory, or left unpriced cells.
-    """
-    exe = shutil.which("yosys")
-    if exe is None:
-        raise SpecError("yosys: not on PATH (apt-get install yosys)")
-    h = hashlib.sha1(b"noshare")
-    for src in sources:
-        h.update(Path(src).read_bytes())
-    h.update(json.dumps([top, sorted(params.items())]).encode())
-    cache = BUILD_DIR.parent / "synth" / f"{top}-noshare-{h.hexdigest()[:12]}.json"
-    if cache.is_file():
-        return SynthStat(**json.loads(cache.read_text()))
-    chparam = " ".join(f"-set {k} {v}" for k, v in params.items())
-    script = "; ".join(
-        [
-            *(f"read_verilog -sv {Path(src).resolve()}" for src in sources),
-            f"chparam {chparam} {top}",
-            f"synth -top {top} -flatten -noabc -noshare",
-            "dfflegalize -cell $_DFF_P_ 01",
-            "abc -g cmos2",
-            "opt_clean",
-            "tee -o stat.txt stat -tech cmos",
-        ]
+    """`cosim.synth.cell_stat` without resource sharing and under `YOSYS_MEMORY_LIMIT_BYTES`."""
+    return cell_stat(
+        sources, top, params, share=False, memory_limit_bytes=YOSYS_MEMORY_LIMIT_BYTES, timeout_s=timeout_s
     )
-
-    def cap() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (YOSYS_MEMORY_LIMIT_BYTES, YOSYS_MEMORY_LIMIT_BYTES))
-
-    with tempfile.TemporaryDirectory(prefix="cosim-yosys-") as tmp:
-        try:
-            run = subprocess.run(
-                [exe, "-q", "-p", script], cwd=tmp, capture_output=True, text=True, timeout=timeout_s, preexec_fn=cap
-            )
-        except subprocess.TimeoutExpired:
-            raise ModelError(f"yosys: synthesis of {top} took longer than {timeout_s} s") from None
-        if run.returncode != 0:
-            why = (run.stderr or run.stdout).strip()[-500:] or f"exit status {run.returncode} (out of memory?)"
-            raise ModelError(f"yosys: synthesis of {top} {params} failed: {why}")
-        cells, estimate = parse_stat((Path(tmp) / "stat.txt").read_text())
-    unpriced = sorted(set(cells) - set(CMOS_TRANSISTORS))
-    if unpriced:
-        raise ModelError(f"yosys: {top} has cells without a CMOS cost: {', '.join(unpriced)}")
-    transistors = sum(CMOS_TRANSISTORS[c] * n for c, n in cells.items())
-    if estimate is not None and estimate != transistors:
-        raise ModelError(f"yosys: {top}: transistor count {transistors} != yosys's estimate {estimate}")
-    stat = SynthStat(top=top, params=dict(params), cells=cells, transistors=transistors)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps(asdict(stat)))
-    return stat
 
 
 def synthesize(params: UnitParams, *, timeout_s: int = 1800) -> UnitSynth:
@@ -554,7 +496,6 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m cosim.hw.pim_unit [--synth]``: the unit's area for the NeuPIMs geometry
     (FP16, INT16, INT8), synthesising with yosys if ``--synth`` (else the recorded counts)."""
     import argparse
-    import json
     import time
     from dataclasses import replace
 

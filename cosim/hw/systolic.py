@@ -122,7 +122,7 @@ class AreaSource(StrEnum):
 
 
 # yosys 0.23 transistor counts of one MAC (multiplier, accumulate adder, accumulator register) in our
-# RTL, flow of `cosim.hw.lut_tc_synth.yosys_stat` (synth -flatten, abc -g cmos2, yosys's CMOS cost
+# RTL, flow of `cosim.synth.cell_stat` (synth -flatten, abc -g cmos2, yosys's CMOS cost
 # table); reproduce with `synthesize_pe_mac` (tests/hw/test_systolic_cost.py re-runs it):
 #   int8:    rtl/lut_tc/mac_dp.sv K=1 AW=8 WW=8 ACC_W=32   (32-bit accumulator, cost.default_acc_bits)
 #   int16:   rtl/lut_tc/mac_dp.sv K=1 AW=16 WW=16 ACC_W=48
@@ -1210,15 +1210,15 @@ def synthesize_pe_mac(fmt: str, bits: int) -> int:
         SpecError: no RTL for this format (int of any width, fp 16 only), or yosys is missing.
         ModelError: yosys failed.
     """
-    from cosim.hw.lut_tc_synth import yosys_stat
     from cosim.rtl import rtl_sources
+    from cosim.synth import cell_stat
 
     if fmt == "int":
         acc = cost.default_acc_bits("int", bits)
-        stat = yosys_stat(rtl_sources("lut_tc/mac_dp.sv"), "mac_dp", {"K": 1, "AW": bits, "WW": bits, "ACC_W": acc})
+        stat = cell_stat(rtl_sources("lut_tc/mac_dp.sv"), "mac_dp", {"K": 1, "AW": bits, "WW": bits, "ACC_W": acc})
     elif (fmt, bits) == ("fp", 16):
         srcs = rtl_sources("lut_tc/fp16_add.sv", "lut_tc/fp16_mul.sv", "lut_tc/mac_dp_fp16.sv")
-        stat = yosys_stat(srcs, "mac_dp_fp16", {"K": 1})
+        stat = cell_stat(srcs, "mac_dp_fp16", {"K": 1})
     else:
         raise SpecError(f"synthesize_pe_mac: no MAC RTL for {fmt}{bits} (int of any width, fp16)")
     return stat.transistors

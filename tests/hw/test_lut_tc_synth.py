@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cosim.hw import lut_tc_synth as S
+from cosim import synth
+from cosim.errors import ModelError
 from cosim.rtl import rtl_sources
 
 
@@ -13,8 +14,8 @@ def test_flip_flops_are_the_registers_of_the_rtl():
     2^(K-1) - 1 bits: all entries differ by even numbers (2 a_j), so they share one parity bit
     and yosys merges those flip-flops."""
     k, tw, acc = 3, 6, 10
-    cell = S.yosys_stat(rtl_sources("lut_tc/lut_cell.sv"), "lut_cell", {"K": k, "TW": tw, "WB_W": 2, "ACC_W": acc})
-    unit = S.yosys_stat(
+    cell = synth.cell_stat(rtl_sources("lut_tc/lut_cell.sv"), "lut_cell", {"K": k, "TW": tw, "WB_W": 2, "ACC_W": acc})
+    unit = synth.cell_stat(
         rtl_sources("lut_tc/lut_table_gen.sv", "lut_tc/lut_cell.sv", "lut_tc/lut_unit.sv"),
         "lut_unit",
         {"K": k, "AW": 4, "TW": tw, "WB_W": 2, "ACC_W": acc},
@@ -22,13 +23,13 @@ def test_flip_flops_are_the_registers_of_the_rtl():
     assert cell.cells["$_DFF_P_"] == acc
     entries = 1 << (k - 1)
     assert unit.cells["$_DFF_P_"] == acc + entries * tw - (entries - 1)
-    assert cell.transistors == sum(S.CMOS_TRANSISTORS[c] * n for c, n in cell.cells.items())
+    assert cell.transistors == sum(synth.TRANSISTORS[c] * n for c, n in cell.cells.items())
     assert unit.transistors > cell.transistors
 
 
 def test_mac_area_grows_with_operand_width():
     def t(aw):
-        return S.yosys_stat(rtl_sources("lut_tc/mac_dp.sv"), "mac_dp", {"K": 2, "AW": aw, "WW": aw, "ACC_W": 16})
+        return synth.cell_stat(rtl_sources("lut_tc/mac_dp.sv"), "mac_dp", {"K": 2, "AW": aw, "WW": aw, "ACC_W": 16})
 
     small, big = t(4), t(6)
     assert small.cells["$_DFF_P_"] == big.cells["$_DFF_P_"] == 16
@@ -37,10 +38,10 @@ def test_mac_area_grows_with_operand_width():
 
 def test_parse_stat_reads_cells_and_marks_inexact_estimates():
     text = "   Number of cells: 3\n     $_NAND_   2\n     $_DFFE_PP_   1\n   Estimated number of transistors: 8+\n"
-    cells, est = S.parse_stat(text)
+    cells, est = synth.parse_stat(text)
     assert cells == {"$_NAND_": 2, "$_DFFE_PP_": 1} and est is None
 
 
 def test_unknown_top_is_a_model_error():
-    with pytest.raises(S.ModelError, match="nonexistent"):
-        S.yosys_stat(rtl_sources("lut_tc/lut_cell.sv"), "nonexistent", cache=False)
+    with pytest.raises(ModelError, match="nonexistent"):
+        synth.cell_stat(rtl_sources("lut_tc/lut_cell.sv"), "nonexistent", cache=False)
