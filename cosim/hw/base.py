@@ -84,6 +84,7 @@ class RunResult:
 
     ``total_cycles``/``total_seconds`` default to the sums over ops (ops run back to back);
     a model that overlaps ops (e.g. NPU and PIM concurrently) passes its own totals.
+    ``area_mm2`` defaults to the sum of ``area_by_component_mm2``.
     """
 
     arch: str
@@ -95,6 +96,11 @@ class RunResult:
     total_cycles: int | None = None
     total_seconds: float | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # the total area is the sum of the components unless the model states it
+        if self.area_mm2 is None and self.area_by_component_mm2:
+            object.__setattr__(self, "area_mm2", math.fsum(dict(self.area_by_component_mm2).values()))
 
     @property
     def cycles(self) -> int:

@@ -616,7 +616,6 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
         workload=graph.title,
         ops=results,
         clock_hz=spec.clock_hz,
-        area_mm2=math.fsum(areas.values()),
         area_by_component_mm2=areas,
     )
 

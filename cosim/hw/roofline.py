@@ -111,6 +111,5 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
         workload=graph.title,
         ops=tuple(results),
         clock_hz=spec.clock_hz,
-        area_mm2=math.fsum(area.values()),
         area_by_component_mm2=area,
     )

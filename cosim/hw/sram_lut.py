@@ -778,7 +778,6 @@ def simulate(spec: Spec, graph: WorkloadGraph, activations: Mapping[str, np.ndar
         workload=graph.title,
         ops=tuple(results),
         clock_hz=spec.pim_clock_hz,
-        area_mm2=math.fsum(areas.values()),
         area_by_component_mm2=areas,
         extra=extra,
     )
