@@ -30,6 +30,7 @@ import multiprocessing as mp
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -155,6 +156,17 @@ class _RayWorker:
         return run_task(self.ctx, task)
 
 
+def _remove_tree(path: str, timeout_s: float = 10.0) -> None:
+    """Remove a Ray/Dask temporary directory.  Their helper processes can still be writing logs
+    and sockets into it for a moment after shutdown, so one rmtree may leave files behind."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path) or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)
+
+
 class RayExecutor(_Base):
     def __init__(self, ctx: EvalContext, workers: int | None = None, address: str | None = None) -> None:
         try:
@@ -177,7 +189,7 @@ class RayExecutor(_Base):
             try:
                 ray.init(**kwargs)
             except (ConnectionError, ValueError, RuntimeError) as e:
-                shutil.rmtree(self._tmp, ignore_errors=True)
+                _remove_tree(self._tmp)
                 raise SpecError(f"--address {address}: cannot connect to Ray: {str(e).splitlines()[0]}") from None
         if address:
             self.workers = workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -215,7 +227,7 @@ class RayExecutor(_Base):
         if getattr(self, "_owns", False):
             self.ray.shutdown()
             self._owns = False
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        _remove_tree(self._tmp)
 
 
 # --------------------------------------------------------------------------- Dask
@@ -250,7 +262,7 @@ class DaskExecutor(_Base):
                 )
                 self.client = Client(self.cluster)
         except (OSError, TimeoutError, ValueError) as e:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            _remove_tree(self._tmp)
             raise SpecError(f"--address {address}: cannot connect to Dask: {str(e).splitlines()[0]}") from None
         self.workers = workers or max(1, sum(self.client.nthreads().values()))
         self.ctx_future = self.client.scatter(ctx, broadcast=True)
@@ -284,7 +296,7 @@ class DaskExecutor(_Base):
         if self.cluster is not None:
             with contextlib.suppress(Exception):
                 self.cluster.close()
-        shutil.rmtree(self._tmp, ignore_errors=True)
+        _remove_tree(self._tmp)
 
 
 def check_executor(kind: str | ExecutorKind, address: str | None = None, workers: int | None = None) -> ExecutorKind:
