@@ -2,9 +2,10 @@
 
 Every dot product's result is checked bit-exactly against `cosim.golden.int_gemm`, and the cycles
 from accepting its first operand to out_valid against the prediction from the operands' non-zero
-radix-4 digits (`cosim.hw.systolic_rtl.opt3_predicted_cycles`).  Verilator runs the 8-bit EN-T PE
-exhaustively over all 65,536 operand pairs; Icarus runs the 8-bit PE on corners and a few random
-dot products, and 4-bit PEs in both encodings exhaustively.
+radix-4 digits (`cosim.hw.systolic_rtl.opt3_predicted_cycles`).  Verilator runs the 8-bit PE in
+both encodings (EN-T and modified Booth) exhaustively over all 65,536 operand pairs; Icarus runs
+the 8-bit PE on corners and a few random dot products, and 4-bit PEs in both encodings
+exhaustively.
 """
 
 from __future__ import annotations
@@ -177,11 +178,12 @@ ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
     ("sim", "p", "tests", "n_random"),
     [
         ("verilator", params(8, 1), ALL, 40),
+        ("verilator", params(8, 0), ALL, 40),
         ("icarus", params(8, 1), ["directed_corners", "random_dots"], 6),
         ("icarus", params(4, 1), ALL, 20),
         ("icarus", params(4, 0), ALL, 20),
     ],
-    ids=["verilator-w8-ent", "icarus-w8-ent", "icarus-w4-ent", "icarus-w4-mbe"],
+    ids=["verilator-w8-ent", "verilator-w8-mbe", "icarus-w8-ent", "icarus-w4-ent", "icarus-w4-mbe"],
 )
 def test_opt3_pe(sim, p, tests, n_random):
     run_bench(
