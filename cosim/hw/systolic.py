@@ -66,6 +66,8 @@ The RTL co-simulation predicts one tile with `gemm_cycles`; the design-space exp
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 import weakref
 from collections.abc import Sequence
@@ -685,17 +687,18 @@ def _fold_shape(df: Dataflow, R: int, T: int, Sr: int, Sc: int, C: int, n_fr: in
     return 2 * R - 1, T, w  # WS/IS: 2R-1 prefix rows, then T rows of results
 
 
+def _ramp(y: int, w: int) -> int:
+    """Sum over c < w of max(y - c, 0)."""
+    if y <= 0:
+        return 0
+    n = w if w < y else y
+    return n * y - n * (n - 1) // 2
+
+
 def _prefix(a: int, h: int, w: int, t: int) -> int:
     """Elements of an (a, h, w) fold in fold rows < t (a parallelogram, closed form)."""
-
-    def s(y: int) -> int:  # sum over c < w of max(y - c, 0)
-        if y <= 0:
-            return 0
-        n = min(w, y)
-        return n * y - n * (n - 1) // 2
-
     x = t - a
-    return s(x) - s(x - h)
+    return _ramp(x, w) - _ramp(x - h, w)
 
 
 def _ofmap_drain(
@@ -737,12 +740,23 @@ def _ofmap_drain(
     if v_total <= drain and not read_rows:  # never past the drain half: one final drain
         return v_total, 0
 
-    cu = np.minimum(C, Sc - np.arange(n_fc, dtype=np.int64) * C)
-    if df is Dataflow.OS:  # fold (fc, fr) writes ru * cu results, f = fc * n_fr + fr
-        counts = np.outer(cu, np.minimum(R, Sr - np.arange(n_fr, dtype=np.int64) * R)).ravel()
+    # cum[f] = results before fold f, as a list of ints: the lookups below are scalar, where
+    # bisect on a list beats numpy calls; numpy builds it when there are many folds
+    if n_folds <= 512:
+        cu = [min(C, Sc - fc * C) for fc in range(n_fc)]
+        if df is Dataflow.OS:  # fold (fc, fr) writes ru * cu results, f = fc * n_fr + fr
+            ru = [min(R, Sr - fr * R) for fr in range(n_fr)]
+            counts = [c * r for c in cu for r in ru]
+        else:
+            counts = [T * c for c in cu for _ in range(n_fr)]
+        cum = [0, *itertools.accumulate(counts)]
     else:
-        counts = np.repeat(T * cu, n_fr)
-    cum = np.concatenate(([0], np.cumsum(counts)))  # results before fold f
+        cu_np = np.minimum(C, Sc - np.arange(n_fc, dtype=np.int64) * C)
+        if df is Dataflow.OS:
+            counts_np = np.outer(cu_np, np.minimum(R, Sr - np.arange(n_fr, dtype=np.int64) * R)).ravel()
+        else:
+            counts_np = np.repeat(T * cu_np, n_fr)
+        cum = [0, *np.cumsum(counts_np).tolist()]
 
     def before_row(t: int) -> int:
         """Results in global rows < t."""
@@ -752,12 +766,12 @@ def _ofmap_drain(
         if f >= n_folds:
             return v_total
         a, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
-        return int(cum[f]) + _prefix(a, h, w, t - f * cpf)
+        return cum[f] + _prefix(a, h, w, t - f * cpf)
 
     def row_of(s: int) -> int:
         """Global row of the s-th result (1-based)."""
-        f = int(np.searchsorted(cum, s, side="left")) - 1
-        local = s - int(cum[f])
+        f = bisect.bisect_left(cum, s) - 1
+        local = s - cum[f]
         a, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
         lo, hi = a, a + h + w - 2  # smallest t with _prefix(t + 1) >= local
         while lo < hi:
