@@ -758,6 +758,14 @@ def _ofmap_drain(
             counts_np = np.repeat(T * cu_np, n_fr)
         cum = [0, *np.cumsum(counts_np).tolist()]
 
+    shapes: dict[int, tuple[int, int, int]] = {}  # fold -> _fold_shape, memoised (the walk revisits folds)
+
+    def shape(f: int) -> tuple[int, int, int]:
+        sh = shapes.get(f)
+        if sh is None:
+            sh = shapes[f] = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
+        return sh
+
     def before_row(t: int) -> int:
         """Results in global rows < t."""
         if t <= 0:
@@ -765,18 +773,26 @@ def _ofmap_drain(
         f = t // cpf
         if f >= n_folds:
             return v_total
-        a, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
+        a, h, w = shape(f)
         return cum[f] + _prefix(a, h, w, t - f * cpf)
 
     def row_of(s: int) -> int:
         """Global row of the s-th result (1-based)."""
         f = bisect.bisect_left(cum, s) - 1
         local = s - cum[f]
-        a, h, w = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
-        lo, hi = a, a + h + w - 2  # smallest t with _prefix(t + 1) >= local
+        a, h, w = shape(f)
+        lo, hi = a, a + h + w - 2  # smallest t with _prefix(a, h, w, t + 1) >= local
         while lo < hi:
             mid = (lo + hi) // 2
-            if _prefix(a, h, w, mid + 1) >= local:
+            # _prefix(a, h, w, mid + 1) = _ramp(x, w) - _ramp(x - h, w), inlined: the hot loop
+            x = mid + 1 - a
+            n = w if w < x else x
+            p = n * x - n * (n - 1) // 2 if x > 0 else 0
+            y = x - h
+            if y > 0:
+                n = w if w < y else y
+                p -= n * y - n * (n - 1) // 2
+            if p >= local:
                 hi = mid
             else:
                 lo = mid + 1
