@@ -19,13 +19,28 @@ import numpy as np
 from cocotb.triggers import FallingEdge
 
 from cosim import golden
-from cosim.rtl import bench_params
+from cosim.rtl import bench_params, rtl_sources, run_bench
 from tests.rtl.benchlib import pack, rng_for, start, unpack
 
 # Rising edges from the one accepting a dot product's last operands to the one raising out_valid
 # (rtl/<top>/<top>.sv headers): 0 where the accumulating edge itself raises it, 1 for OPT1's
 # final-add stage.
 LATENCY_CYCLES = {"mac_pe": 0, "opt1_pe": 1, "dot_tree": 0, "opt2_tree": 0}
+
+
+def run_stream_bench(
+    top: str, sim: str, parameters: dict, testcase, random_dots: int, lib: tuple[str, ...] = ()
+) -> None:
+    """Pytest side: build rtl/<top>/<top>.sv (after the `lib` files) and run tests/rtl/<top>'s bench."""
+    run_bench(
+        toplevel=top,
+        sources=rtl_sources(*lib, f"{top}/{top}.sv"),
+        test_module=f"tests.rtl.{top}.test_{top}",
+        sim=sim,
+        parameters=parameters,
+        extra_env={"COSIM_TOP": top, "COSIM_RANDOM_DOTS": str(random_dots)},
+        testcase=testcase,
+    )
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,17 @@ exhaustively.
 import pytest
 
 from cosim import golden
-from cosim.rtl import rtl_sources, run_bench
-from tests.rtl.stream_bench import directed_corners, exhaustive_pairs, narrow_width_wraps, random_dots
+from tests.rtl.stream_bench import (
+    directed_corners,
+    exhaustive_pairs,
+    narrow_width_wraps,
+    random_dots,
+    run_stream_bench,
+)
 
 __all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
 
 TOP = "dot_tree"
-LIB = ("tpe_lib/csa_tree.sv", "tpe_lib/r4_digits.sv", "tpe_lib/r4_pp.sv")
 ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
 
 
@@ -24,15 +28,7 @@ def params(w: int, kp: int, ncol: int, kt_max: int = 16, **extra: int) -> dict:
 
 
 def run(sim: str, p: dict, testcase, random_dots: int = 40) -> None:
-    run_bench(
-        toplevel=TOP,
-        sources=rtl_sources(f"{TOP}/{TOP}.sv"),
-        test_module=f"tests.rtl.{TOP}.test_{TOP}",
-        sim=sim,
-        parameters=p,
-        extra_env={"COSIM_TOP": TOP, "COSIM_RANDOM_DOTS": str(random_dots)},
-        testcase=testcase,
-    )
+    run_stream_bench(TOP, sim, p, testcase, random_dots)
 
 
 @pytest.mark.rtl

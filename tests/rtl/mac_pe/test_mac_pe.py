@@ -7,8 +7,13 @@ Verilator runs the 8-bit PE exhaustively (65,536 operand pairs); Icarus, slower 
 import pytest
 
 from cosim import golden
-from cosim.rtl import rtl_sources, run_bench
-from tests.rtl.stream_bench import directed_corners, exhaustive_pairs, narrow_width_wraps, random_dots
+from tests.rtl.stream_bench import (
+    directed_corners,
+    exhaustive_pairs,
+    narrow_width_wraps,
+    random_dots,
+    run_stream_bench,
+)
 
 __all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
 
@@ -21,15 +26,7 @@ def params(w: int, acc_w: int | None = None) -> dict:
 
 
 def run(sim: str, p: dict, testcase, random_dots: int = 60) -> None:
-    run_bench(
-        toplevel="mac_pe",
-        sources=rtl_sources("mac_pe/mac_pe.sv"),
-        test_module="tests.rtl.mac_pe.test_mac_pe",
-        sim=sim,
-        parameters=p,
-        extra_env={"COSIM_TOP": "mac_pe", "COSIM_RANDOM_DOTS": str(random_dots)},
-        testcase=testcase,
-    )
+    run_stream_bench("mac_pe", sim, p, testcase, random_dots)
 
 
 @pytest.mark.rtl

@@ -8,8 +8,13 @@ digits) exhaustively.
 import pytest
 
 from cosim import golden
-from cosim.rtl import rtl_sources, run_bench
-from tests.rtl.stream_bench import directed_corners, exhaustive_pairs, narrow_width_wraps, random_dots
+from tests.rtl.stream_bench import (
+    directed_corners,
+    exhaustive_pairs,
+    narrow_width_wraps,
+    random_dots,
+    run_stream_bench,
+)
 
 __all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
 
@@ -23,15 +28,7 @@ def params(w: int, acc_w: int | None = None) -> dict:
 
 
 def run(sim: str, p: dict, testcase, random_dots: int = 60) -> None:
-    run_bench(
-        toplevel="opt1_pe",
-        sources=rtl_sources(*LIB, "opt1_pe/opt1_pe.sv"),
-        test_module="tests.rtl.opt1_pe.test_opt1_pe",
-        sim=sim,
-        parameters=p,
-        extra_env={"COSIM_TOP": "opt1_pe", "COSIM_RANDOM_DOTS": str(random_dots)},
-        testcase=testcase,
-    )
+    run_stream_bench("opt1_pe", sim, p, testcase, random_dots, LIB)
 
 
 @pytest.mark.rtl
