@@ -21,8 +21,38 @@ from cocotb.triggers import FallingEdge
 from cosim import golden
 from cosim.hw.systolic import Dataflow
 from cosim.hw.systolic_rtl import PeKind, RtlConfig
-from cosim.rtl import bench_params
-from tests.rtl.benchlib import pack, record, rng_for, start, unpack_some
+from cosim.rtl import bench_params, rtl_sources, run_bench
+from tests.rtl.benchlib import pack, record, record_env, rng_for, start, unpack_some
+
+
+def bench_configs(dataflow: Dataflow) -> list[tuple[str, RtlConfig]]:
+    """(simulator, array) pairs: 4x4 on both simulators (MAC PEs on Icarus, OPT1 PEs on both);
+    8x8 and 16x16 MAC arrays on Verilator.  The OPT1 cell is also checked over all operand pairs
+    through rtl/opt1_pe's bench."""
+    return [
+        ("icarus", RtlConfig(4, 4, dataflow, PeKind.MAC)),
+        ("icarus", RtlConfig(4, 4, dataflow, PeKind.OPT1)),
+        ("verilator", RtlConfig(4, 4, dataflow, PeKind.OPT1)),
+        ("verilator", RtlConfig(8, 8, dataflow, PeKind.MAC)),
+        ("verilator", RtlConfig(16, 16, dataflow, PeKind.MAC)),
+    ]
+
+
+def config_id(sim: str, cfg: RtlConfig) -> str:
+    return f"{sim}-{cfg.rows}x{cfg.cols}-{cfg.pe.value}"
+
+
+def run_systolic_bench(sim: str, cfg: RtlConfig) -> None:
+    """Pytest side: build the array once and run tests/rtl/<toplevel>'s bench on every tile."""
+    run_bench(
+        toplevel=cfg.toplevel,
+        sources=rtl_sources(*cfg.source_names),
+        test_module=f"tests.rtl.{cfg.toplevel}.test_{cfg.toplevel}",
+        sim=sim,
+        parameters=cfg.hdl_parameters(),
+        extra_env={"COSIM_DATAFLOW": cfg.dataflow.value, **record_env(f"{cfg.toplevel}-{config_id(sim, cfg)}")},
+    )
+
 
 # Co-simulated tiles: K in {1, 7, 64} for every array, with shapes of one full fold, several
 # partial folds, and a single row / single column (M = 1 is a GEMV).
