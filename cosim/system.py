@@ -386,6 +386,11 @@ def gpt3_decode_graph(
     def vec(nm: str, kind: OpKind, elements: int) -> Op:
         return vector_op(nm, kind, elements=elements, bytes_read=2 * elements, bytes_written=2 * elements, phase=dec)
 
+    def attn(nm: str, kind: OpKind) -> Op:
+        return attention_op(
+            nm, kind, batch=batch, heads=n_heads, kv_heads=n_heads, head_dim=hd, q_len=1, kv_len=kv_len, phase=dec
+        )
+
     for i in range(n_layers):
         p = f"layers.{i}."
         ops = [
@@ -393,41 +398,12 @@ def gpt3_decode_graph(
             gemm_op(p + "attn.q_proj", batch, d_model, d_model, phase=dec),
             gemm_op(p + "attn.k_proj", batch, d_model, d_model, phase=dec),
             gemm_op(p + "attn.v_proj", batch, d_model, d_model, phase=dec),
-            vector_op(
-                p + "attn.cache_write", OpKind.COPY, elements=act, bytes_read=2 * act, bytes_written=2 * act, phase=dec
-            ),
-            vector_op(
-                p + "attn.cache_write_1",
-                OpKind.COPY,
-                elements=act,
-                bytes_read=2 * act,
-                bytes_written=2 * act,
-                phase=dec,
-            ),
-            attention_op(
-                p + "attn.qk",
-                OpKind.ATTENTION_QK,
-                batch=batch,
-                heads=n_heads,
-                kv_heads=n_heads,
-                head_dim=hd,
-                q_len=1,
-                kv_len=kv_len,
-                phase=dec,
-            ),
+            vec(p + "attn.cache_write", OpKind.COPY, act),
+            vec(p + "attn.cache_write_1", OpKind.COPY, act),
+            attn(p + "attn.qk", OpKind.ATTENTION_QK),
             vec(p + "attn.mul", OpKind.ELEMENTWISE, batch * n_heads * kv_len),
             vec(p + "attn.softmax", OpKind.SOFTMAX, batch * n_heads * kv_len),
-            attention_op(
-                p + "attn.av",
-                OpKind.ATTENTION_AV,
-                batch=batch,
-                heads=n_heads,
-                kv_heads=n_heads,
-                head_dim=hd,
-                q_len=1,
-                kv_len=kv_len,
-                phase=dec,
-            ),
+            attn(p + "attn.av", OpKind.ATTENTION_AV),
             gemm_op(p + "attn.o_proj", batch, d_model, d_model, phase=dec),
             vec(p + "add", OpKind.ELEMENTWISE, act),
             vec(p + "mlp_norm", OpKind.NORM, act),
