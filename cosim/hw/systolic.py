@@ -66,15 +66,13 @@ The RTL co-simulation predicts one tile with `gemm_cycles`; the design-space exp
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import math
 import weakref
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -132,6 +130,17 @@ class AreaSource(StrEnum):
 # A PE adds its two forwarded-operand registers: 2 x bits flip-flops at yosys's 16 transistors each.
 PE_SYNTH_TRANSISTORS: dict[tuple[str, int], int] = {("int", 8): 6280, ("int", 16): 19178, ("fp", 16): 12486}
 DFF_TRANSISTORS = 16  # yosys passes/cmds/stat.cc: a D flip-flop in `stat -tech cmos`
+
+
+class BufferWords(NamedTuple):
+    """A spec's three SRAMs in words, with the thresholds SCALE-Sim's buffers act on."""
+
+    ifmap: int
+    filter: int
+    ofmap: int
+    ifmap_epoch: int  # `_epoch_words`: new ifmap words after which the read buffer starts over
+    filter_epoch: int
+    ofmap_drain: int  # words past which the ofmap write buffer drains (`_ofmap_drain`)
 
 
 @dataclass(frozen=True)
@@ -209,6 +218,18 @@ class Spec:
             fmt, bits = self.mac_format
             raise SpecError(f"pe_area_source: yosys: no synthesised MAC for {fmt}{bits} (have: {have})")
 
+    def __hash__(self) -> int:
+        # cached: `simulate` looks its spec up once per call, and hashing 24 fields (five of them
+        # enums or dataclasses hashed in Python) costs more than a small layer's arithmetic
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = self.__dict__["_hash"] = hash(tuple(getattr(self, f.name) for f in fields(self)))
+        return h
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickle (process pools, Ray, Dask) must not carry the hash: str hashes differ per process
+        return {k: v for k, v in self.__dict__.items() if k != "_hash"}
+
     @property
     def ifmap_bw(self) -> int:
         return self.ifmap_dram_words_per_cycle or self.dram_words_per_cycle
@@ -219,6 +240,13 @@ class Spec:
 
     def sram_words(self, kib: int) -> int:
         return (kib * 1024) // self.word_bytes
+
+    @cached_property
+    def buffers(self) -> BufferWords:
+        """The SRAMs in words and SCALE-Sim's buffer thresholds (cached: every layer asks)."""
+        kibs = (self.ifmap_sram_kib, self.filter_sram_kib, self.ofmap_sram_kib)
+        w_if, w_fl, w_of = (self.sram_words(k) for k in kibs)
+        return BufferWords(w_if, w_fl, w_of, _epoch_words(w_if), _epoch_words(w_fl), w_of - math.ceil(w_of * 0.5))
 
     @property
     def mac_format(self) -> tuple[str, int]:
@@ -287,12 +315,13 @@ def gemm_cycles(
 # --------------------------------------------------------------------------- layer description
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(NamedTuple):
     """One GEMM-like layer as SCALE-Sim sees it (batch 1), with conv geometry when it has one.
 
     ``conv`` = (images, H, W, C, R, S, stride_h, stride_w, out_h, out_w): the ifmap that is
     actually stored (padding already added) and the output geometry that produced M.
+    A named tuple, not a dataclass: it is built once per op per run and keys the layer memo,
+    and a tuple builds and hashes several times faster.
     """
 
     M: int
@@ -351,15 +380,12 @@ def layer_of(op: Op) -> Layer:
 # --------------------------------------------------------------------------- SCALE-Sim counts
 
 
-@dataclass(frozen=True, slots=True)
-class LayerCounts:
-    """One layer's report (batch 1).  Field names follow DESIGN.md's SCALE-Sim fields."""
+class LayerCounts(NamedTuple):
+    """One layer's report (batch 1).  Field names follow DESIGN.md's SCALE-Sim fields, in the
+    order an op's ``extra`` lists them (a named tuple for the same reason as `Layer`)."""
 
     total_cycles: int
     stall_cycles: int
-    overall_util_pct: float
-    mapping_eff_pct: float
-    compute_util_pct: float
     sram_ifmap_reads: int
     sram_filter_reads: int
     sram_ofmap_writes: int
@@ -368,23 +394,31 @@ class LayerCounts:
     dram_filter_reads: int
     dram_ofmap_writes: int
     folds: int
+    overall_util_pct: float
+    mapping_eff_pct: float
+    compute_util_pct: float
 
     def as_dict(self) -> dict[str, Any]:
-        return {f: getattr(self, f) for f in self.__slots__}
+        return dict(zip(self._fields, self, strict=True))
 
 
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def _epoch_words(spec: Spec, kib: int) -> tuple[int, int]:
-    """SCALE-Sim's CALC-mode read-buffer bookkeeping: (words per set, words per epoch).
+def _epoch_words(words: int) -> int:
+    """SCALE-Sim's CALC-mode read-buffer bookkeeping: new words per epoch of a `words` SRAM.
 
     ReadBufferEstimateBw groups new addresses into sets of floor(words/100); the active
     half of the buffer is 50 sets, and after 50 completed sets its hit window is cleared.
+    0 when a set is empty (under 100 words): nothing is ever re-fetched.
     """
-    per_set = spec.sram_words(kib) // 100
-    return per_set, 50 * per_set
+    return 50 * (words // 100)
+
+
+# USER mode builds each operand's demand as numpy arrays, ~40 bytes per SRAM read with its
+# temporaries: 5e7 reads is ~2 GB (SCALE-Sim itself, at ~5 us per read, would take minutes)
+USER_MODE_MAX_READS = 50_000_000
 
 
 def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
@@ -392,7 +426,7 @@ def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
     R, C, df = spec.rows, spec.cols, spec.dataflow
     M, N, K = layer.M, layer.N, layer.K
     Sr, Sc, T = spatial_temporal(df, M, N, K)
-    n_fr, n_fc = _ceil(Sr, R), _ceil(Sc, C)
+    n_fr, n_fc = -(-Sr // R), -(-Sc // C)
     folds = n_fr * n_fc
     cpf = cycles_per_fold(df, R, C, T)
     # SCALE-Sim quirk: compute utilisation per fold divides by the fold's *filter-demand*
@@ -412,33 +446,51 @@ def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
         sram_if, sram_fl, sram_of = M * K, K * N * n_fc, M * N * n_fr
         of_reads = 0
     rows_total = folds * cpf
+    results = Sr * Sc if df is Dataflow.OS else T * Sc * n_fr  # ofmap results written to the SRAM
     if spec.bandwidth_mode is BandwidthMode.CALC:
-        dram_of, stall = _ofmap_drain(spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, spec.cols)
-        dram_if = _dram_reads(spec, layer, "ifmap")
-        dram_fl = _dram_reads(spec, layer, "filter")
+        # the common case is closed form: the results stay under the ofmap's drain half (one
+        # final drain, no stall) and each operand under one read epoch (fetched once)
+        buf = spec.buffers
+        if results <= buf.ofmap_drain:
+            dram_of, stall = results, 0
+        else:
+            dram_of, stall = _ofmap_drain(spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, results, spec.cols)
+        dram_if = u_if = layer.ifmap_unique_words
+        if buf.ifmap_epoch and u_if >= buf.ifmap_epoch:
+            dram_if = _dram_reads(spec, layer, "ifmap", u_if, buf.ifmap_epoch)
+        dram_fl = u_fl = K * N
+        if buf.filter_epoch and u_fl >= buf.filter_epoch:
+            dram_fl = _dram_reads(spec, layer, "filter", u_fl, buf.filter_epoch)
     else:
+        if max(sram_if, sram_fl) > USER_MODE_MAX_READS:
+            raise ModelError(
+                f"USER bandwidth mode in the scalesim convention follows SCALE-Sim's read buffer address by "
+                f"address: a {M}x{N}x{K} GEMM on this {R}x{C} {df.value} array reads {max(sram_if, sram_fl):,} "
+                f"operand words, over the {USER_MODE_MAX_READS:,} that fit in memory; use convention: native "
+                f"(roofline stalls) or bandwidth_mode: calc for it"
+            )
         dram_if, dram_fl, miss_rows, row_stall = _user_mode_reads(spec, layer)
         dram_of, stall = _ofmap_drain(
-            spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, spec.dram_words_per_cycle, miss_rows, row_stall
+            spec, df, R, C, T, Sr, Sc, n_fr, n_fc, cpf, results, spec.dram_words_per_cycle, miss_rows, row_stall
         )
     # SCALE-Sim quirk: the total is the last 0-based cycle index, one less than the count (#125);
     # so on a 1x1 OS array (R+C-2 = 0) it drops below the MAC bound and utilisation exceeds 100%.
     total = rows_total - 1 + stall
-    return LayerCounts(
-        total_cycles=total,
-        stall_cycles=stall,
+    return LayerCounts(  # positional, in field order (built once per layer: keywords cost 2x)
+        total,
+        stall,
+        sram_if,
+        sram_fl,
+        sram_of,
+        of_reads,
+        dram_if,
+        dram_fl,
+        dram_of,
+        folds,
         # SCALE-Sim divides by zero for a 1x1x1 GEMM on a 1x1 OS array (total 0): use one cycle
-        overall_util_pct=M * N * K * 100 / (max(total, 1) * R * C),
-        mapping_eff_pct=mapping_eff_pct,
-        compute_util_pct=compute_util_pct,
-        sram_ifmap_reads=sram_if,
-        sram_filter_reads=sram_fl,
-        sram_ofmap_writes=sram_of,
-        sram_ofmap_reads=of_reads,
-        dram_ifmap_reads=dram_if,
-        dram_filter_reads=dram_fl,
-        dram_ofmap_writes=dram_of,
-        folds=folds,
+        M * N * K * 100 / (max(total, 1) * R * C),  # overall_util_pct
+        mapping_eff_pct,
+        compute_util_pct,
     )
 
 
@@ -498,41 +550,36 @@ def native_layer(spec: Spec, layer: Layer) -> LayerCounts:
     if spec.bandwidth_mode is BandwidthMode.USER:
         stall = max(0, _ceil(dram_if + dram_fl + dram_of, spec.dram_words_per_cycle) - compute)
     total = compute + stall
-    return LayerCounts(
-        total_cycles=total,
-        stall_cycles=stall,
-        overall_util_pct=M * N * K * 100 / (total * R * C),
-        mapping_eff_pct=Sr * Sc / (R * C * folds) * 100,
-        compute_util_pct=Sr * Sc * T / (R * C * cpf * folds) * 100,
-        sram_ifmap_reads=sram_if,
-        sram_filter_reads=sram_fl,
-        sram_ofmap_writes=sram_of,
-        sram_ofmap_reads=of_reads,
-        dram_ifmap_reads=dram_if,
-        dram_filter_reads=dram_fl,
-        dram_ofmap_writes=dram_of,
-        folds=folds,
+    return LayerCounts(  # positional, in field order
+        total,
+        stall,
+        sram_if,
+        sram_fl,
+        sram_of,
+        of_reads,
+        dram_if,
+        dram_fl,
+        dram_of,
+        folds,
+        M * N * K * 100 / (total * R * C),  # overall_util_pct
+        Sr * Sc / (R * C * folds) * 100,  # mapping_eff_pct
+        Sr * Sc * T / (R * C * cpf * folds) * 100,  # compute_util_pct
     )
 
 
 # --------------------------------------------------------------------------- DRAM reads (CALC)
 
 
-def _dram_reads(spec: Spec, layer: Layer, operand: str) -> int:
-    """DRAM words SCALE-Sim's ReadBufferEstimateBw fetches for `operand` (CALC mode).
+def _dram_reads(spec: Spec, layer: Layer, operand: str, unique: int, epoch: int) -> int:
+    """DRAM words SCALE-Sim's ReadBufferEstimateBw fetches for an `operand` of `unique` words
+    that fills at least one `epoch` (CALC mode; a smaller one is fetched once, `scalesim_layer`).
 
     Its bookkeeping: each address the array asks for that is not in the current epoch's
     sets is a new fetch; the epoch is cleared after 50 sets of floor(words/100) new
-    addresses.  So an operand whose unique words stay below one epoch is fetched exactly
-    once (closed form); a larger one is re-fetched according to the order of the demand,
+    addresses.  So a large operand is re-fetched according to the order of the demand,
     computed per fold (`_epoch_passes`) or, for conv inputs whose im2col repeats words, over
     the fold's addresses (`_epoch_stream`).
     """
-    kib = spec.ifmap_sram_kib if operand == "ifmap" else spec.filter_sram_kib
-    per_set, epoch = _epoch_words(spec, kib)
-    unique = layer.ifmap_unique_words if operand == "ifmap" else layer.K * layer.N
-    if per_set == 0 or unique < epoch:
-        return unique
     if operand == "ifmap" and layer.ifmap_has_duplicates:
         return _epoch_stream(spec, layer, epoch)
     return _epoch_tiles(spec, layer, operand, unique, epoch)
@@ -677,9 +724,8 @@ def _skew_order(T: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- ofmap drain
 
 
-def _fold_shape(df: Dataflow, R: int, T: int, Sr: int, Sc: int, C: int, n_fr: int, f: int) -> tuple[int, int, int]:
-    """(a, h, w) of fold f's ofmap writes: element (j, c), j < h, c < w, at fold row a + j + c."""
-    fc, fr = divmod(f, n_fr)
+def _fold_shape(df: Dataflow, R: int, T: int, Sr: int, Sc: int, C: int, fc: int, fr: int) -> tuple[int, int, int]:
+    """(a, h, w) of fold (fc, fr)'s ofmap writes: element (j, c), j < h, c < w, at fold row a + j + c."""
     w = min(C, Sc - fc * C)
     if df is Dataflow.OS:
         h = min(R, Sr - fr * R)
@@ -701,6 +747,84 @@ def _prefix(a: int, h: int, w: int, t: int) -> int:
     return _ramp(x, w) - _ramp(x - h, w)
 
 
+def _result_rows(
+    df: Dataflow, R: int, C: int, T: int, Sr: int, Sc: int, n_fr: int, n_fc: int, cpf: int
+) -> tuple[Callable[[int], int], Callable[[int], int]]:
+    """(before_row, row_of) of a layer's ofmap results over its folds run back to back:
+    ``before_row(t)`` = results written in global rows < t; ``row_of(s)`` = the global row of
+    the s-th result (1-based), its inverse.  Both O(1).
+
+    Every column fold but the last has C columns and every row fold but the last R rows (OS)
+    or T result rows (WS/IS), so only full folds precede a fold within its column block and in
+    the blocks before it: results before fold (fc, fr) = fc * col_block + fr * w * per_col.
+    """
+    os_ = df is Dataflow.OS
+    per_col = R if os_ else T  # results per column of a row fold that is not the last
+    col_block = C * (Sr if os_ else T * n_fr)  # results of a full column fold (all its row folds)
+    n_folds = n_fr * n_fc
+    total = Sc * (Sr if os_ else T * n_fr)
+    # `_fold_shape` inlined below (these run once or twice per drain event): w = the fold's
+    # columns, h its result rows, a its empty leading rows
+    last_w, last_h = Sc - (n_fc - 1) * C, Sr - (n_fr - 1) * R
+
+    def before_row(t: int) -> int:
+        """Results in global rows < t."""
+        if t <= 0:
+            return 0
+        f = t // cpf
+        if f >= n_folds:
+            return total
+        fc, fr = divmod(f, n_fr)
+        w = C if fc < n_fc - 1 else last_w
+        if os_:
+            h = R if fr < n_fr - 1 else last_h
+            x = t - f * cpf - (T - 1 + R - h)
+        else:
+            h = T
+            x = t - f * cpf - (2 * R - 1)
+        # `_prefix`: _ramp(x, w) - _ramp(x - h, w)
+        p = 0
+        if x > 0:
+            n = w if w < x else x
+            p = n * x - n * (n - 1) // 2
+            y = x - h
+            if y > 0:
+                n = w if w < y else y
+                p -= n * y - n * (n - 1) // 2
+        return fc * col_block + fr * w * per_col + p
+
+    def row_of(s: int) -> int:
+        """Global row of the s-th result (1-based): its fold, then the fold's row whose prefix
+        count reaches it, the inverse of `_prefix` in closed form (the fold's rows hold 1, 2, ..,
+        m, m, .., m, .., 2, 1 results, m = min(h, w))."""
+        fc = (s - 1) // col_block
+        if fc >= n_fc:
+            fc = n_fc - 1
+        rest = s - 1 - fc * col_block
+        w = C if fc < n_fc - 1 else last_w
+        fr = rest // (w * per_col)
+        if fr >= n_fr:
+            fr = n_fr - 1
+        local = rest - fr * w * per_col + 1
+        if os_:
+            h = R if fr < n_fr - 1 else last_h
+            a = T - 1 + R - h
+        else:
+            h, a = T, 2 * R - 1
+        m = h if h < w else w
+        tri = m * (m + 1) // 2  # results in the first m rows
+        if local <= tri:
+            x = (math.isqrt(8 * local + 1) - 1) // 2
+            k = x - 1 if x * (x + 1) // 2 >= local else x
+        elif local - tri <= (h + w - 2 * m) * m:  # the rows of m results
+            k = m - 1 + -(-(local - tri) // m)
+        else:  # the falling triangle: the last L rows hold L(L+1)/2 results
+            k = h + w - 2 - (math.isqrt(8 * (h * w - local) + 1) - 1) // 2
+        return (fc * n_fr + fr) * cpf + a + k
+
+    return before_row, row_of
+
+
 def _ofmap_drain(
     spec: Spec,
     df: Dataflow,
@@ -712,93 +836,38 @@ def _ofmap_drain(
     n_fr: int,
     n_fc: int,
     cpf: int,
+    v_total: int,
     bw: int,
     read_rows: Sequence[int] = (),
     read_stall: Any = None,
 ) -> tuple[int, int]:
     """(DRAM ofmap writes, write stall cycles) of SCALE-Sim's write_buffer, event by event.
 
-    The ofmap SRAM (total words, drain half = total - ceil(total/2)) packs results into lines
+    `v_total` results arrive (OS: each output once, Sr*Sc; WS/IS: T x the fold's columns per
+    fold).  The ofmap SRAM (total words, drain half = total - ceil(total/2)) packs results into lines
     of `bw` words.  When a result arrives, the buffer is past its drain half and no drain is
     in flight, the partial line is flushed and ceil(drain/bw) lines are written out, one line
     per cycle.  A result that arrives while a drain is in flight and the buffer is full stalls
     the array until the drain ends.  SCALE-Sim quirk: a drain's size counts every word of its
     lines except the -1 padding of its *last* line, so a line flushed half-full that ends up
     in the middle of a later drain adds its padding to the DRAM writes.
-    Events are found with closed-form prefix counts of each fold's results; the loop runs
+    Events are found with closed-form prefix counts of the results (`_result_rows`); the loop runs
     once per drain or stall, not per cycle.  `read_rows`/`read_stall` (USER mode) add the
     read-miss rows, processed in row order with the drain events; the returned stall count
     then includes them.
     """
-    total_words = spec.sram_words(spec.ofmap_sram_kib)
-    drain = total_words - math.ceil(total_words * 0.5)
-    chunk = _ceil(drain, bw) if drain > 0 else 1
-    n_folds = n_fr * n_fc
-
-    # results written: OS each output once (sum of ru*cu = Sr*Sc); WS/IS T x cu per fold
-    v_total = Sr * Sc if df is Dataflow.OS else T * Sc * n_fr
+    total_words, drain = spec.buffers.ofmap, spec.buffers.ofmap_drain
     if v_total <= drain and not read_rows:  # never past the drain half: one final drain
         return v_total, 0
+    chunk = _ceil(drain, bw) if drain > 0 else 1
+    before_row, row_of = _result_rows(df, R, C, T, Sr, Sc, n_fr, n_fc, cpf)
 
-    # cum[f] = results before fold f, as a list of ints: the lookups below are scalar, where
-    # bisect on a list beats numpy calls; numpy builds it when there are many folds
-    if n_folds <= 512:
-        cu = [min(C, Sc - fc * C) for fc in range(n_fc)]
-        if df is Dataflow.OS:  # fold (fc, fr) writes ru * cu results, f = fc * n_fr + fr
-            ru = [min(R, Sr - fr * R) for fr in range(n_fr)]
-            counts = [c * r for c in cu for r in ru]
-        else:
-            counts = [T * c for c in cu for _ in range(n_fr)]
-        cum = [0, *itertools.accumulate(counts)]
-    else:
-        cu_np = np.minimum(C, Sc - np.arange(n_fc, dtype=np.int64) * C)
-        if df is Dataflow.OS:
-            counts_np = np.outer(cu_np, np.minimum(R, Sr - np.arange(n_fr, dtype=np.int64) * R)).ravel()
-        else:
-            counts_np = np.repeat(T * cu_np, n_fr)
-        cum = [0, *np.cumsum(counts_np).tolist()]
-
-    shapes: dict[int, tuple[int, int, int]] = {}  # fold -> _fold_shape, memoised (the walk revisits folds)
-
-    def shape(f: int) -> tuple[int, int, int]:
-        sh = shapes.get(f)
-        if sh is None:
-            sh = shapes[f] = _fold_shape(df, R, T, Sr, Sc, C, n_fr, f)
-        return sh
-
-    def before_row(t: int) -> int:
-        """Results in global rows < t."""
-        if t <= 0:
-            return 0
-        f = t // cpf
-        if f >= n_folds:
-            return v_total
-        a, h, w = shape(f)
-        return cum[f] + _prefix(a, h, w, t - f * cpf)
-
-    def row_of(s: int) -> int:
-        """Global row of the s-th result (1-based)."""
-        f = bisect.bisect_left(cum, s) - 1
-        local = s - cum[f]
-        a, h, w = shape(f)
-        lo, hi = a, a + h + w - 2  # smallest t with _prefix(a, h, w, t + 1) >= local
-        while lo < hi:
-            mid = (lo + hi) // 2
-            # _prefix(a, h, w, mid + 1) = _ramp(x, w) - _ramp(x - h, w), inlined: the hot loop
-            x = mid + 1 - a
-            n = w if w < x else x
-            p = n * x - n * (n - 1) // 2 if x > 0 else 0
-            y = x - h
-            if y > 0:
-                n = w if w < y else y
-                p -= n * y - n * (n - 1) // 2
-            if p >= local:
-                hi = mid
-            else:
-                lo = mid + 1
-        return f * cpf + lo
-
-    lines: list[list[int]] = []  # pending trace lines as runs [n_lines, fill]
+    # The trace lines written so far, as counts: every line is full (bw words) except those a
+    # flush left part-full, kept by line index.  A drain takes the next lines in order and
+    # SCALE-Sim counts all their words but the padding of the last one (`take`).
+    lines_total = 0
+    lines_taken = 0
+    part_full: dict[int, int] = {}  # line index -> words in it
     drained = 0  # words the buffer believes it drained (padding quirk included)
     written = 0
     drain_end = 0
@@ -807,33 +876,31 @@ def _ofmap_drain(
     s_flush = 0
 
     def flush(upto: int) -> None:
+        """Pack the results s_flush+1 .. upto into lines."""
+        nonlocal lines_total
         n = upto - s_flush
-        if n // bw:
-            lines.append([n // bw, bw])
+        lines_total += n // bw
         if n % bw:
-            lines.append([1, n % bw])
+            part_full[lines_total] = n % bw
+            lines_total += 1
 
-    def take(max_lines: int) -> tuple[int, int]:
-        """Pop up to max_lines lines; (lines taken, words counted by SCALE-Sim)."""
-        taken = 0
-        last_fill = bw
-        while lines and taken < max_lines:
-            run = lines[0]
-            k = min(run[0], max_lines - taken)
-            taken += k
-            last_fill = run[1]
-            run[0] -= k
-            if run[0] == 0:
-                lines.pop(0)
-        return taken, taken * bw - (bw - last_fill)
+    def take() -> tuple[int, int]:
+        """One drain: up to `chunk` lines; (lines taken, words counted by SCALE-Sim)."""
+        nonlocal lines_taken
+        n = min(chunk, lines_total - lines_taken)
+        if n == 0:
+            return 0, 0
+        lines_taken += n
+        return n, n * bw - (bw - part_full.get(lines_taken - 1, bw))
 
     ri = 0
     open_row, base = -1, 0  # a read-miss row whose ofmap events run first, and the shift before it
     while True:
         first_free_row = drain_end - shift  # rows >= this see no drain in flight
-        s_trig = max(s_cur + 1, drained + drain + 1, before_row(first_free_row) + 1)
+        in_flight = before_row(first_free_row)  # results that arrive while the drain runs
+        s_trig = max(s_cur + 1, drained + drain + 1, in_flight + 1)
         s_stall = max(s_cur + 1, drained + total_words)
-        stall_ok = s_stall <= v_total and row_of(s_stall) + shift < drain_end
+        stall_ok = s_stall <= in_flight  # the s_stall-th result arrives before the drain ends
         nxt = min(s_stall if stall_ok else v_total + 1, s_trig)
         nxt_row = row_of(nxt) if nxt <= v_total else None
         if open_row >= 0 and (nxt_row is None or nxt_row > open_row):
@@ -860,15 +927,14 @@ def _ofmap_drain(
         cycle = nxt_row + shift
         flush(s_trig)
         s_flush = s_trig
-        n_lines, words = take(chunk)
+        n_lines, words = take()
         drained += words
         written += words
         drain_end = cycle + n_lines - 1
         s_cur = s_trig
     flush(v_total)
-    while lines:
-        _, words = take(chunk)
-        written += words
+    while lines_taken < lines_total:
+        written += take()[1]
     return written, shift
 
 
@@ -1127,20 +1193,17 @@ def _demand_stream(
 
 def layer_counts(spec: Spec, layer: Layer) -> LayerCounts:
     """The layer's counts under the spec's convention (cached: layers repeat in networks)."""
-    return _layer_counts_cached(spec, layer)
+    return _per_spec(spec).counts(layer)
 
 
 def clear_caches() -> None:
-    """Forget memoised layer results (benchmarks time cold computations with this)."""
-    _layer_counts_cached.cache_clear()
+    """Forget memoised layer results (benchmarks time cold computations with this).  Each spec's
+    `Costs` stay: they depend on the spec alone, like the spec itself."""
+    global _memo_entries
+    for st in _PER_SPEC.values():
+        st.layers.clear()
+    _memo_entries = 0
     _touched.cache_clear()
-
-
-@lru_cache(maxsize=65536)
-def _layer_counts_cached(spec: Spec, layer: Layer) -> LayerCounts:
-    if spec.convention is Convention.SCALESIM:
-        return scalesim_layer(spec, layer)
-    return native_layer(spec, layer)
 
 
 SCALESIM_FIELDS = (
@@ -1184,6 +1247,21 @@ class Costs:
     area_mm2: float
     area_by_component_mm2: tuple[tuple[str, float], ...]
 
+    def array_energy(
+        self, macs: int, if_reads: int, fl_reads: int, of_writes: int, of_reads: int, dram_words: int, cycles: int
+    ) -> dict[str, float]:
+        """Energy (J) by component of array work: MACs, SRAM words per buffer, DRAM words, and the
+        buffers' leakage over `cycles` (positional: this runs once per op)."""
+        return {
+            "mac": macs * self.mac_j,
+            "sram": if_reads * self.ifmap_read_j
+            + fl_reads * self.filter_read_j
+            + of_writes * self.ofmap_write_j
+            + of_reads * self.ofmap_read_j,
+            "dram": dram_words * self.dram_word_j,
+            "static": self.leakage_w * cycles / self.clock_hz,
+        }
+
 
 def _port(spec: Spec, kib: int) -> tuple[cost.SramCost, int]:
     """One SRAM buffer of `kib` KiB with a ``sram_port_bits`` port: (its cost, words per access)."""
@@ -1202,9 +1280,12 @@ def pe_area_mm2(spec: Spec) -> float:
     return cost.pe_area_mm2(spec.tech_node, fmt, bits)
 
 
-@lru_cache(maxsize=4096)
 def costs(spec: Spec) -> Costs:
     """`Costs` of `spec` (cached: a sweep evaluates each spec on several workloads)."""
+    return _per_spec(spec).costs
+
+
+def _build_costs(spec: Spec) -> Costs:
     node = cost.get_node(spec.tech_node)
     fmt, bits = spec.mac_format
     if_sram, if_w = _port(spec, spec.ifmap_sram_kib)
@@ -1232,6 +1313,60 @@ def costs(spec: Spec) -> Costs:
     )
 
 
+class _PerSpec:
+    """What every run on one spec shares: its `Costs`, the per-run fields that depend on the spec
+    alone, and the memo of layer results (layers repeat within and across networks).
+
+    One lookup per `simulate` call finds it; ops then look up their layers by the layer alone.
+    A memo entry is the layer's `LayerCounts` and its op report (the counts as a dict, plus
+    macs, dataflow and convention), which a one-layer op copies as its ``extra``.
+    """
+
+    __slots__ = ("area_by_component", "costs", "count_layer", "layers", "op_extra", "run_extra", "spec")
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+        self.costs = _build_costs(spec)
+        self.layers: dict[Layer, tuple[LayerCounts, dict[str, Any]]] = {}
+        self.count_layer = scalesim_layer if spec.convention is Convention.SCALESIM else native_layer
+        self.op_extra = {"dataflow": spec.dataflow.value, "convention": spec.convention.value}
+        conv, df = spec.convention.value, spec.dataflow.value
+        self.run_extra = {"convention": conv, "dataflow": df, "tech_node": spec.tech_node}
+        self.area_by_component = dict(self.costs.area_by_component_mm2)
+
+    def entry(self, layer: Layer) -> tuple[LayerCounts, dict[str, Any]]:
+        hit = self.layers.get(layer)
+        if hit is None:
+            global _memo_entries
+            if _memo_entries >= _LAYER_MEMO_SIZE:
+                clear_caches()
+            lc = self.count_layer(self.spec, layer)
+            report = dict(zip(LayerCounts._fields, lc))
+            report["macs"] = layer.M * layer.N * layer.K  # the events the cost library prices, with the counts
+            report.update(self.op_extra)
+            hit = self.layers[layer] = (lc, report)
+            _memo_entries += 1
+        return hit
+
+    def counts(self, layer: Layer) -> LayerCounts:
+        return self.entry(layer)[0]
+
+
+_LAYER_MEMO_SIZE = 65536  # layer results memoised over all specs before the memo starts over
+_memo_entries = 0
+_PER_SPEC_SIZE = 4096  # specs kept (a sweep's working set) before the table starts over
+_PER_SPEC: dict[Spec, _PerSpec] = {}
+
+
+def _per_spec(spec: Spec) -> _PerSpec:
+    st = _PER_SPEC.get(spec)
+    if st is None:
+        if len(_PER_SPEC) >= _PER_SPEC_SIZE:
+            _PER_SPEC.clear()
+        st = _PER_SPEC[spec] = _PerSpec(spec)
+    return st
+
+
 def synthesize_pe_mac(fmt: str, bits: int) -> int:
     """Synthesise the MAC of a PE with yosys now and return its transistor count (the number
     `PE_SYNTH_TRANSISTORS` records; needs yosys on PATH).
@@ -1254,7 +1389,6 @@ def synthesize_pe_mac(fmt: str, bits: int) -> int:
     return stat.transistors
 
 
-_GEMM_PARTS = ("mac", "sram", "dram", "static")
 _VECTOR_PARTS = ("vector", "dram", "static")
 
 
@@ -1274,16 +1408,8 @@ def _energy(
     """Energy by component = event counts x `costs` (the same step for one op and for a whole graph;
     pass the `Costs` when you have them, a spec otherwise)."""
     c = spec if isinstance(spec, Costs) else costs(spec)
-    e = {
-        "mac": macs * c.mac_j,
-        "sram": if_reads * c.ifmap_read_j
-        + fl_reads * c.filter_read_j
-        + of_writes * c.ofmap_write_j
-        + of_reads * c.ofmap_read_j,
-        "dram": dram_words * c.dram_word_j,
-        "vector": vector_ops * c.vector_op_j,
-        "static": c.leakage_w * cycles / c.clock_hz,
-    }
+    e = c.array_energy(macs, if_reads, fl_reads, of_writes, of_reads, dram_words, cycles)
+    e["vector"] = vector_ops * c.vector_op_j
     return {k: e[k] for k in parts}
 
 
@@ -1301,33 +1427,21 @@ _SUMMED = (
 )
 
 
-def _gemm_result(spec: Spec, op: Op, layers: Sequence[tuple[Layer, int]]) -> OpResult:
-    """OpResult of a GEMM-like op run as `layers` (layer, repeat count) back to back."""
+def _gemm_result(spec: Spec, st: _PerSpec, op: Op, layers: Sequence[tuple[Layer, int]]) -> OpResult:
+    """OpResult of a GEMM-like op run as `layers` (layer, repeat count) back to back.
+
+    `simulate` calls this once per op: the one-layer case copies the memoised report, and the
+    result is built with positional arguments (keywords cost more than the arithmetic here).
+    """
     if len(layers) == 1 and layers[0][1] == 1:  # the common case: one layer, its own report
-        layer = layers[0][0]
-        lc = layer_counts(spec, layer)
-        extra: dict[str, Any] = {
-            "total_cycles": lc.total_cycles,
-            "stall_cycles": lc.stall_cycles,
-            "sram_ifmap_reads": lc.sram_ifmap_reads,
-            "sram_filter_reads": lc.sram_filter_reads,
-            "sram_ofmap_writes": lc.sram_ofmap_writes,
-            "sram_ofmap_reads": lc.sram_ofmap_reads,
-            "dram_ifmap_reads": lc.dram_ifmap_reads,
-            "dram_filter_reads": lc.dram_filter_reads,
-            "dram_ofmap_writes": lc.dram_ofmap_writes,
-            "folds": lc.folds,
-            "overall_util_pct": lc.overall_util_pct,
-            "mapping_eff_pct": lc.mapping_eff_pct,
-            "compute_util_pct": lc.compute_util_pct,
-        }
-        macs = layer.M * layer.N * layer.K
+        extra = dict(st.entry(layers[0][0])[1])
+        macs = extra["macs"]
     else:  # several layers: sums, fold-weighted means, overall util over the summed cycles
         acc = dict.fromkeys(_SUMMED, 0)
         macs = 0
         map_w = cu_w = 0.0
         for layer, times in layers:
-            lc = layer_counts(spec, layer)
+            lc = st.counts(layer)
             for k in _SUMMED:
                 acc[k] += getattr(lc, k) * times
             macs += layer.M * layer.N * layer.K * times
@@ -1338,38 +1452,26 @@ def _gemm_result(spec: Spec, op: Op, layers: Sequence[tuple[Layer, int]]) -> OpR
         extra["overall_util_pct"] = macs * 100 / (cyc * spec.rows * spec.cols) if cyc else 0.0
         extra["mapping_eff_pct"] = map_w / acc["folds"]
         extra["compute_util_pct"] = cu_w / acc["folds"]
+        extra["macs"] = macs
+        extra.update(st.op_extra)  # dataflow, convention
     cycles = extra["total_cycles"]
     util = macs / (cycles * spec.rows * spec.cols) if cycles else 0.0
-    extra["macs"] = macs  # with the SRAM/DRAM counts above: the events the cost library prices
-    extra["dataflow"] = spec.dataflow.value
-    extra["convention"] = spec.convention.value
-    sram_words = (
-        extra["sram_ifmap_reads"] + extra["sram_filter_reads"] + extra["sram_ofmap_writes"] + extra["sram_ofmap_reads"]
-    )
+    if_reads, fl_reads = extra["sram_ifmap_reads"], extra["sram_filter_reads"]
+    of_writes, of_reads = extra["sram_ofmap_writes"], extra["sram_ofmap_reads"]
     dram_words = extra["dram_ifmap_reads"] + extra["dram_filter_reads"] + extra["dram_ofmap_writes"]
+    energy = st.costs.array_energy(macs, if_reads, fl_reads, of_writes, of_reads, dram_words, cycles)
     wb = spec.word_bytes
-    energy = _energy(
-        spec,
-        _GEMM_PARTS,
-        macs=macs,
-        if_reads=extra["sram_ifmap_reads"],
-        fl_reads=extra["sram_filter_reads"],
-        of_writes=extra["sram_ofmap_writes"],
-        of_reads=extra["sram_ofmap_reads"],
-        dram_words=dram_words,
-        cycles=cycles,
-    )
-    return OpResult(
-        op=op,
-        cycles=cycles,
-        seconds=cycles / spec.clock_hz,
-        energy_j=math.fsum(energy.values()),
-        utilization=min(1.0, util),
-        bound=Bound.MEMORY if extra["stall_cycles"] > 0 else Bound.COMPUTE,
-        unit="array",
-        energy_by_component_j=energy,
-        bytes_by_level={"sram": sram_words * wb, "dram": dram_words * wb},
-        extra=extra,
+    return OpResult(  # op, cycles, seconds, energy_j, utilization, bound, unit, energy, bytes, extra
+        op,
+        cycles,
+        cycles / spec.clock_hz,
+        math.fsum(energy.values()),
+        min(1.0, util),
+        Bound.MEMORY if extra["stall_cycles"] > 0 else Bound.COMPUTE,
+        "array",
+        energy,
+        {"sram": (if_reads + fl_reads + of_writes + of_reads) * wb, "dram": dram_words * wb},
+        extra,
     )
 
 
@@ -1414,16 +1516,26 @@ def op_layers(op: Op) -> list[tuple[Layer, int]]:
 def simulate_op(spec: Spec, op: Op) -> OpResult:
     """One op: GEMM-like kinds on the array, fused attention as two GEMMs plus a softmax on the
     vector unit, everything else on the vector unit."""
-    if op.kind in GEMM_LIKE_KINDS:
-        return _gemm_result(spec, op, op_layers(op))
-    if op.kind in FUSED_ATTENTION_KINDS:
-        g = _gemm_result(spec, op, op_layers(op))
+    return _simulate_op(spec, _per_spec(spec), op)
+
+
+def _simulate_op(spec: Spec, st: _PerSpec, op: Op) -> OpResult:
+    kind = op.kind
+    if kind in GEMM_LIKE_KINDS or kind in FUSED_ATTENTION_KINDS:
+        layers = op_layers(op)
+        try:
+            g = _gemm_result(spec, st, op, layers)
+        except ModelError as e:  # a layer the model refuses (USER mode too large): name the op
+            raise ModelError(f"op {op.name!r}: {e}") from None
+        if kind in GEMM_LIKE_KINDS:
+            return g
+        # fused attention: its QK and AV GEMMs above, then the softmax on the vector unit
         scores = op.batch * op.M * op.kv_len
         v_cycles, _ = vector_cycles(spec, 5 * scores, 0)  # softmax: max, sub, exp, sum, div
         cycles = g.cycles + v_cycles
         energy = dict(g.energy_by_component_j)
-        energy["vector"] = _energy(spec, ("vector",), vector_ops=5 * scores)["vector"]
-        energy["static"] += _energy(spec, ("static",), cycles=v_cycles)["static"]
+        energy["vector"] = _energy(st.costs, ("vector",), vector_ops=5 * scores)["vector"]
+        energy["static"] += _energy(st.costs, ("static",), cycles=v_cycles)["static"]
         return OpResult(
             op=op,
             cycles=cycles,
@@ -1441,16 +1553,20 @@ def simulate_op(spec: Spec, op: Op) -> OpResult:
 
 def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
     """Run every op of `graph` back to back on the array (GEMM-like) or the vector unit."""
-    ops = tuple(simulate_op(spec, op) for op in graph.ops)
-    c = costs(spec)
+    st = _per_spec(spec)
+    ops = tuple([_simulate_op(spec, st, op) for op in graph.ops])
+    # arch, workload, ops, clock_hz, area_mm2, area_by_component_mm2, total_cycles, total_seconds, extra
+    # (positional: a one-layer workload simulates in microseconds, keywords would be a tenth of it)
     return RunResult(
-        arch=spec.name,
-        workload=graph.title,
-        ops=ops,
-        clock_hz=spec.clock_hz,
-        area_mm2=c.area_mm2,
-        area_by_component_mm2=dict(c.area_by_component_mm2),
-        extra={"convention": spec.convention.value, "dataflow": spec.dataflow.value, "tech_node": spec.tech_node},
+        spec.name,
+        graph.title,
+        ops,
+        spec.clock_hz,
+        st.costs.area_mm2,
+        dict(st.area_by_component),
+        None,
+        None,
+        dict(st.run_extra),
     )
 
 
@@ -1578,12 +1694,11 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
     stall = np.zeros_like(M)
     if scalesim:
         cycles -= 1
-        _, e_if = _epoch_words(spec, spec.ifmap_sram_kib)
-        _, e_fl = _epoch_words(spec, spec.filter_sram_kib)
-        tw = spec.sram_words(spec.ofmap_sram_kib)
-        drain = tw - math.ceil(tw * 0.5)
+        buf = spec.buffers
         dram_if, dram_fl, dram_of = u_if.copy(), u_fl.copy(), v_of.copy()
-        slow = (u_if >= e_if) | (u_fl >= e_fl) | (v_of > drain)
+        # the layers `scalesim_layer` does not count in closed form (an epoch of 0 never re-fetches)
+        slow = (v_of > buf.ofmap_drain) | ((u_if >= buf.ifmap_epoch) & (buf.ifmap_epoch > 0))
+        slow |= (u_fl >= buf.filter_epoch) & (buf.filter_epoch > 0)
         if spec.bandwidth_mode is BandwidthMode.USER:
             slow[:] = True
         for i in np.flatnonzero(slow):

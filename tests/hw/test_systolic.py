@@ -6,6 +6,7 @@ Reference data: tests/data/scalesim/reference.json, written by
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 import math
@@ -327,6 +328,34 @@ def test_epoch_closed_forms_equal_the_pass_recurrence(M, N, K, R, C, df, operand
     assert got == expect
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    Sr=st.integers(1, 40),
+    Sc=st.integers(1, 40),
+    T=st.integers(1, 40),
+    R=st.sampled_from([1, 2, 3, 8]),
+    C=st.sampled_from([1, 2, 5, 8]),
+    df=st.sampled_from(list(Dataflow)),
+)
+def test_result_rows_closed_forms_equal_enumeration(Sr, Sc, T, R, C, df) -> None:
+    """`_result_rows` (closed-form fold prefixes and their inverse) against listing every result's
+    row: fold (fc, fr) in SCALE-Sim's order, element (j, c) of its `_fold_shape` at row a + j + c."""
+    from cosim.hw.systolic import _fold_shape, _result_rows, cycles_per_fold
+
+    n_fr, n_fc = math.ceil(Sr / R), math.ceil(Sc / C)
+    cpf = cycles_per_fold(df, R, C, T)
+    rows = []
+    for fc in range(n_fc):
+        for fr in range(n_fr):
+            a, h, w = _fold_shape(df, R, T, Sr, Sc, C, fc, fr)
+            start = (fc * n_fr + fr) * cpf
+            rows += sorted(start + a + j + c for j in range(h) for c in range(w))
+    before_row, row_of = _result_rows(df, R, C, T, Sr, Sc, n_fr, n_fc, cpf)
+    assert [row_of(s) for s in range(1, len(rows) + 1)] == rows
+    rows_before = [bisect.bisect_left(rows, t) for t in range(-1, n_fr * n_fc * cpf + 2)]
+    assert [before_row(t) for t in range(-1, n_fr * n_fc * cpf + 2)] == rows_before
+
+
 # --------------------------------------------------------------------------- spec validation
 
 
@@ -342,3 +371,19 @@ def test_models_load() -> None:
         a = load_arch(p)
         assert a.model.name == "systolic"
         assert simulate(a.spec, resnet50_graph()).cycles > 0
+
+
+def test_user_mode_scalesim_refuses_a_layer_too_large_for_memory() -> None:
+    """USER mode in the scalesim convention streams every SRAM read: a layer past the limit gets
+    a clear error naming the op and the way out, not an out-of-memory kill."""
+    from cosim.errors import ModelError
+    from cosim.hw.systolic import USER_MODE_MAX_READS
+
+    spec = Spec(name="u", rows=32, cols=32, dataflow=Dataflow.OS, bandwidth_mode=BandwidthMode.USER)
+    M = USER_MODE_MAX_READS // 768 + 1  # ifmap reads M*K*ceil(N/C) > the limit with N <= C
+    g = WorkloadGraph(name="big")
+    g.add_op(gemm_op("lm_head", M=M, N=32, K=768))
+    with pytest.raises(ModelError, match=r"op 'lm_head': USER bandwidth mode .* use convention: native"):
+        simulate(spec, g)
+    native = simulate(dataclasses.replace(spec, convention=Convention.NATIVE), g)
+    assert native.ops[0].cycles > 0
