@@ -43,6 +43,8 @@ USER (bandwidth-limited) mode follows SCALE-Sim's read-buffer windows miss by mi
 streams of set indices (`_user_mode_reads`).  Cost: microseconds per layer in the common
 case; milliseconds (USER mode, operands larger than half an SRAM) up to seconds per network
 (conv inputs far larger than small SRAMs), still orders of magnitude faster than SCALE-Sim.
+USER mode holds each operand's address stream in memory (~70 bytes per SRAM read) and refuses,
+with an error naming the op, a layer that would not fit (`USER_MODE_BYTES_PER_READ`).
 
 Non-GEMM ops (softmax, norm, elementwise, pool, ...) run on a vector unit: ``lanes`` elements
 per cycle, ``flops_per_element`` from `cosim.graph.VECTOR_FLOPS_PER_ELEMENT`, overlapped with
@@ -67,6 +69,7 @@ The RTL co-simulation predicts one tile with `gemm_cycles`; the design-space exp
 from __future__ import annotations
 
 import math
+import os
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
@@ -416,9 +419,25 @@ def _epoch_words(words: int) -> int:
     return 50 * (words // 100)
 
 
-# USER mode builds each operand's demand as numpy arrays, ~40 bytes per SRAM read with its
-# temporaries: 5e7 reads is ~2 GB (SCALE-Sim itself, at ~5 us per read, would take minutes)
-USER_MODE_MAX_READS = 50_000_000
+# USER mode builds each operand's demand as numpy arrays: ~70 bytes per SRAM read at peak
+# (measured: 9.2 GB and 47 s for the 131M filter reads of an 8x32000x4096 GEMM on a 32x32 OS
+# array with 64 KiB SRAMs; 0.93 GB for a tenth of it)
+USER_MODE_BYTES_PER_READ = 70
+
+
+def memory_available_bytes() -> int:
+    """Memory this process can still take: Linux's MemAvailable, else half the physical memory."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 4 << 30
 
 
 def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
@@ -462,12 +481,13 @@ def scalesim_layer(spec: Spec, layer: Layer) -> LayerCounts:
         if buf.filter_epoch and u_fl >= buf.filter_epoch:
             dram_fl = _dram_reads(spec, layer, "filter", u_fl, buf.filter_epoch)
     else:
-        if max(sram_if, sram_fl) > USER_MODE_MAX_READS:
+        need = max(sram_if, sram_fl) * USER_MODE_BYTES_PER_READ
+        if need > 0.8 * (have := memory_available_bytes()):
             raise ModelError(
                 f"USER bandwidth mode in the scalesim convention follows SCALE-Sim's read buffer address by "
                 f"address: a {M}x{N}x{K} GEMM on this {R}x{C} {df.value} array reads {max(sram_if, sram_fl):,} "
-                f"operand words, over the {USER_MODE_MAX_READS:,} that fit in memory; use convention: native "
-                f"(roofline stalls) or bandwidth_mode: calc for it"
+                f"operand words, which needs ~{need / 2**30:.1f} GiB (available: {have / 2**30:.1f} GiB); use "
+                f"convention: native (roofline stalls) or bandwidth_mode: calc for it"
             )
         dram_if, dram_fl, miss_rows, row_stall = _user_mode_reads(spec, layer)
         dram_of, stall = _ofmap_drain(
@@ -725,26 +745,15 @@ def _skew_order(T: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _fold_shape(df: Dataflow, R: int, T: int, Sr: int, Sc: int, C: int, fc: int, fr: int) -> tuple[int, int, int]:
-    """(a, h, w) of fold (fc, fr)'s ofmap writes: element (j, c), j < h, c < w, at fold row a + j + c."""
+    """(a, h, w) of fold (fc, fr)'s ofmap writes: element (j, c), j < h, c < w, at fold row a + j + c.
+
+    The definition that `_result_rows` inlines in its hot closures (the tests check one against
+    the other by listing every result)."""
     w = min(C, Sc - fc * C)
     if df is Dataflow.OS:
         h = min(R, Sr - fr * R)
         return T - 1 + R - h, h, w  # T-1 prefix rows, block flipped so empty rows come first
     return 2 * R - 1, T, w  # WS/IS: 2R-1 prefix rows, then T rows of results
-
-
-def _ramp(y: int, w: int) -> int:
-    """Sum over c < w of max(y - c, 0)."""
-    if y <= 0:
-        return 0
-    n = w if w < y else y
-    return n * y - n * (n - 1) // 2
-
-
-def _prefix(a: int, h: int, w: int, t: int) -> int:
-    """Elements of an (a, h, w) fold in fold rows < t (a parallelogram, closed form)."""
-    x = t - a
-    return _ramp(x, w) - _ramp(x - h, w)
 
 
 def _result_rows(
@@ -782,7 +791,8 @@ def _result_rows(
         else:
             h = T
             x = t - f * cpf - (2 * R - 1)
-        # `_prefix`: _ramp(x, w) - _ramp(x - h, w)
+        # results in the fold's first x rows: ramp(x) - ramp(x - h), ramp(y) = sum over c < w of
+        # max(y - c, 0) (the parallelogram of rows a + j + c, j < h, c < w)
         p = 0
         if x > 0:
             n = w if w < x else x
@@ -795,7 +805,7 @@ def _result_rows(
 
     def row_of(s: int) -> int:
         """Global row of the s-th result (1-based): its fold, then the fold's row whose prefix
-        count reaches it, the inverse of `_prefix` in closed form (the fold's rows hold 1, 2, ..,
+        count reaches it, the inverse of before_row's prefix in closed form (the fold's rows hold 1, 2, ..,
         m, m, .., m, .., 2, 1 results, m = min(h, w))."""
         fc = (s - 1) // col_block
         if fc >= n_fc:

@@ -377,10 +377,10 @@ def test_user_mode_scalesim_refuses_a_layer_too_large_for_memory() -> None:
     """USER mode in the scalesim convention streams every SRAM read: a layer past the limit gets
     a clear error naming the op and the way out, not an out-of-memory kill."""
     from cosim.errors import ModelError
-    from cosim.hw.systolic import USER_MODE_MAX_READS
+    from cosim.hw.systolic import USER_MODE_BYTES_PER_READ, memory_available_bytes
 
     spec = Spec(name="u", rows=32, cols=32, dataflow=Dataflow.OS, bandwidth_mode=BandwidthMode.USER)
-    M = USER_MODE_MAX_READS // 768 + 1  # ifmap reads M*K*ceil(N/C) > the limit with N <= C
+    M = memory_available_bytes() // (USER_MODE_BYTES_PER_READ * 768) + 1  # ifmap reads M*K (N <= C): too many
     g = WorkloadGraph(name="big")
     g.add_op(gemm_op("lm_head", M=M, N=32, K=768))
     with pytest.raises(ModelError, match=r"op 'lm_head': USER bandwidth mode .* use convention: native"):
