@@ -57,6 +57,7 @@ def _sweep(spec: Path, store: Path) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group: the kill below takes its workers too
     )
 
 
@@ -85,7 +86,9 @@ def test_sigkill_then_resume_equals_uninterrupted_run(tmp_path):
             break
         time.sleep(0.01)
     assert p.poll() is None, "the sweep ended before it could be killed"
-    os.kill(p.pid, signal.SIGKILL)
+    # the whole job, as a crash or a scheduler would: killing only the parent would leave its
+    # process pool's forkserver and worker running after the test
+    os.killpg(p.pid, signal.SIGKILL)
     p.wait(timeout=30)
     assert p.returncode == -signal.SIGKILL
 
