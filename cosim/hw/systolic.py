@@ -402,7 +402,7 @@ class LayerCounts(NamedTuple):
     compute_util_pct: float
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(zip(self._fields, self, strict=True))
+        return dict(zip(self._fields, self))
 
 
 def _ceil(a: int, b: int) -> int:
@@ -549,9 +549,8 @@ def native_layer(spec: Spec, layer: Layer) -> LayerCounts:
     folds = n_fr * n_fc
     cpf = cycles_per_fold(df, R, C, T)
     u_if, u_fl = layer.ifmap_unique_words, K * N
-    half_if = spec.sram_words(spec.ifmap_sram_kib) // 2
-    half_fl = spec.sram_words(spec.filter_sram_kib) // 2
-    half_of = spec.sram_words(spec.ofmap_sram_kib) // 2
+    buf = spec.buffers
+    half_if, half_fl, half_of = buf.ifmap // 2, buf.filter // 2, buf.ofmap // 2
     sram_if, sram_fl, sram_of, of_reads = native_sram_words(df, R, C, M, N, K)
     if df is Dataflow.OS:
         dram_if = u_if if u_if <= half_if else M * K * n_fc
@@ -744,18 +743,6 @@ def _skew_order(T: int, width: int) -> tuple[np.ndarray, np.ndarray]:
 # --------------------------------------------------------------------------- ofmap drain
 
 
-def _fold_shape(df: Dataflow, R: int, T: int, Sr: int, Sc: int, C: int, fc: int, fr: int) -> tuple[int, int, int]:
-    """(a, h, w) of fold (fc, fr)'s ofmap writes: element (j, c), j < h, c < w, at fold row a + j + c.
-
-    The definition that `_result_rows` inlines in its hot closures (the tests check one against
-    the other by listing every result)."""
-    w = min(C, Sc - fc * C)
-    if df is Dataflow.OS:
-        h = min(R, Sr - fr * R)
-        return T - 1 + R - h, h, w  # T-1 prefix rows, block flipped so empty rows come first
-    return 2 * R - 1, T, w  # WS/IS: 2R-1 prefix rows, then T rows of results
-
-
 def _result_rows(
     df: Dataflow, R: int, C: int, T: int, Sr: int, Sc: int, n_fr: int, n_fc: int, cpf: int
 ) -> tuple[Callable[[int], int], Callable[[int], int]]:
@@ -763,17 +750,19 @@ def _result_rows(
     ``before_row(t)`` = results written in global rows < t; ``row_of(s)`` = the global row of
     the s-th result (1-based), its inverse.  Both O(1).
 
-    Every column fold but the last has C columns and every row fold but the last R rows (OS)
-    or T result rows (WS/IS), so only full folds precede a fold within its column block and in
-    the blocks before it: results before fold (fc, fr) = fc * col_block + fr * w * per_col.
+    Fold (fc, fr) (column folds outer) writes its results (j, c), j < h, c < w, at its row
+    a + j + c: w = its columns; OS: h = its rows, a = T - 1 + R - h (T-1 prefix rows, the block
+    flipped so empty rows come first); WS/IS: h = T, a = 2R - 1 (prefix rows, then T rows of
+    results).  Every column fold but the last has C columns and every row fold but the last R
+    rows (OS) or T result rows (WS/IS), so only full folds precede a fold within its column
+    block and in the blocks before it: results before fold (fc, fr) = fc * col_block + fr * w * per_col.
     """
     os_ = df is Dataflow.OS
     per_col = R if os_ else T  # results per column of a row fold that is not the last
     col_block = C * (Sr if os_ else T * n_fr)  # results of a full column fold (all its row folds)
     n_folds = n_fr * n_fc
     total = Sc * (Sr if os_ else T * n_fr)
-    # `_fold_shape` inlined below (these run once or twice per drain event): w = the fold's
-    # columns, h its result rows, a its empty leading rows
+    # the fold's (a, h, w) computed inline below: these run once or twice per drain event
     last_w, last_h = Sc - (n_fc - 1) * C, Sr - (n_fr - 1) * R
 
     def before_row(t: int) -> int:
@@ -1332,7 +1321,7 @@ class _PerSpec:
     macs, dataflow and convention), which a one-layer op copies as its ``extra``.
     """
 
-    __slots__ = ("area_by_component", "costs", "count_layer", "layers", "op_extra", "run_extra", "spec")
+    __slots__ = ("costs", "count_layer", "layers", "op_extra", "run_extra", "spec")
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
@@ -1342,7 +1331,6 @@ class _PerSpec:
         self.op_extra = {"dataflow": spec.dataflow.value, "convention": spec.convention.value}
         conv, df = spec.convention.value, spec.dataflow.value
         self.run_extra = {"convention": conv, "dataflow": df, "tech_node": spec.tech_node}
-        self.area_by_component = dict(self.costs.area_by_component_mm2)
 
     def entry(self, layer: Layer) -> tuple[LayerCounts, dict[str, Any]]:
         hit = self.layers.get(layer)
@@ -1351,7 +1339,7 @@ class _PerSpec:
             if _memo_entries >= _LAYER_MEMO_SIZE:
                 clear_caches()
             lc = self.count_layer(self.spec, layer)
-            report = dict(zip(LayerCounts._fields, lc))
+            report = lc.as_dict()
             report["macs"] = layer.M * layer.N * layer.K  # the events the cost library prices, with the counts
             report.update(self.op_extra)
             hit = self.layers[layer] = (lc, report)
@@ -1495,10 +1483,10 @@ def vector_cycles(spec: Spec, flops: int, bytes_total: int) -> tuple[int, Bound]
     return cycles, Bound.COMPUTE if compute >= memory else Bound.MEMORY
 
 
-def _vector_result(spec: Spec, op: Op) -> OpResult:
+def _vector_result(spec: Spec, c: Costs, op: Op) -> OpResult:
     cycles, bound = vector_cycles(spec, op.flops, op.bytes_total)
     words = _ceil(op.bytes_total, spec.word_bytes)
-    energy = _energy(spec, _VECTOR_PARTS, vector_ops=op.flops, dram_words=words, cycles=cycles)
+    energy = _energy(c, _VECTOR_PARTS, vector_ops=op.flops, dram_words=words, cycles=cycles)
     util = op.flops / (cycles * spec.vector.lanes) if cycles else 0.0
     return OpResult(
         op=op,
@@ -1558,7 +1546,7 @@ def _simulate_op(spec: Spec, st: _PerSpec, op: Op) -> OpResult:
             bytes_by_level=g.bytes_by_level,
             extra={**g.extra, "total_cycles": cycles, "softmax_cycles": v_cycles},
         )
-    return _vector_result(spec, op)
+    return _vector_result(spec, st.costs, op)
 
 
 def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
@@ -1573,7 +1561,7 @@ def simulate(spec: Spec, graph: WorkloadGraph) -> RunResult:
         ops,
         spec.clock_hz,
         st.costs.area_mm2,
-        dict(st.area_by_component),
+        dict(st.costs.area_by_component_mm2),
         None,
         None,
         dict(st.run_extra),
@@ -1716,9 +1704,8 @@ def simulate_totals(spec: Spec, arrays: GraphArrays) -> Totals:
             cycles[i], stall[i] = lc.total_cycles, lc.stall_cycles
             dram_if[i], dram_fl[i], dram_of[i] = lc.dram_ifmap_reads, lc.dram_filter_reads, lc.dram_ofmap_writes
     else:
-        half_if = spec.sram_words(spec.ifmap_sram_kib) // 2
-        half_fl = spec.sram_words(spec.filter_sram_kib) // 2
-        half_of = spec.sram_words(spec.ofmap_sram_kib) // 2
+        buf = spec.buffers
+        half_if, half_fl, half_of = buf.ifmap // 2, buf.filter // 2, buf.ofmap // 2
         if df is Dataflow.OS:
             dram_if = np.where(u_if <= half_if, u_if, M * K * n_fc)
             dram_fl = np.where(u_fl <= half_fl, u_fl, K * N * n_fr)

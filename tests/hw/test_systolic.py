@@ -339,15 +339,22 @@ def test_epoch_closed_forms_equal_the_pass_recurrence(M, N, K, R, C, df, operand
 )
 def test_result_rows_closed_forms_equal_enumeration(Sr, Sc, T, R, C, df) -> None:
     """`_result_rows` (closed-form fold prefixes and their inverse) against listing every result's
-    row: fold (fc, fr) in SCALE-Sim's order, element (j, c) of its `_fold_shape` at row a + j + c."""
-    from cosim.hw.systolic import _fold_shape, _result_rows, cycles_per_fold
+    row: fold (fc, fr) in SCALE-Sim's order, element (j, c), j < h, c < w, at its row a + j + c."""
+    from cosim.hw.systolic import _result_rows, cycles_per_fold
+
+    def fold_shape(fc: int, fr: int) -> tuple[int, int, int]:  # (a, h, w) as `_result_rows` states them
+        w = min(C, Sc - fc * C)
+        if df is Dataflow.OS:
+            h = min(R, Sr - fr * R)
+            return T - 1 + R - h, h, w
+        return 2 * R - 1, T, w
 
     n_fr, n_fc = math.ceil(Sr / R), math.ceil(Sc / C)
     cpf = cycles_per_fold(df, R, C, T)
     rows = []
     for fc in range(n_fc):
         for fr in range(n_fr):
-            a, h, w = _fold_shape(df, R, T, Sr, Sc, C, fc, fr)
+            a, h, w = fold_shape(fc, fr)
             start = (fc * n_fr + fr) * cpf
             rows += sorted(start + a + j + c for j in range(h) for c in range(w))
     before_row, row_of = _result_rows(df, R, C, T, Sr, Sc, n_fr, n_fc, cpf)
