@@ -28,6 +28,22 @@ from tests.rtl.benchlib import pack, rng_for, start, unpack
 LATENCY_CYCLES = {"mac_pe": 0, "opt1_pe": 1, "dot_tree": 0, "opt2_tree": 0}
 
 
+PE_K_MAX = 256  # longest dot product a PE bench builds for (cycles)
+ALL_TESTS = ["exhaustive_pairs", "directed_corners", "random_dots"]
+
+
+def pe_params(w: int, acc_w: int | None = None) -> dict:
+    """Parameters of a PE build (mac_pe, opt1_pe): the accumulator is 2W + ceil(log2 K_MAX) wide
+    unless `acc_w` is given (`unit_from_env` reads them back)."""
+    return {"W": w, "K_MAX": PE_K_MAX, "ACC_W": acc_w or golden.acc_width(w, PE_K_MAX)}
+
+
+def tree_params(w: int, kp: int, ncol: int, kt_max: int = 16, **extra: int) -> dict:
+    """Parameters of a multiplier-adder tree build (dot_tree, opt2_tree): `kp` lanes, `ncol`
+    columns, up to `kt_max` cycles per dot product, plus the tree's own `extra` parameters."""
+    return {"W": w, "KP": kp, "NCOL": ncol, "KT_MAX": kt_max, "ACC_W": golden.acc_width(w, kp * kt_max), **extra}
+
+
 def run_stream_bench(
     top: str, sim: str, parameters: dict, testcase, random_dots: int, lib: tuple[str, ...] = ()
 ) -> None:

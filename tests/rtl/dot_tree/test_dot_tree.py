@@ -8,23 +8,19 @@ exhaustively.
 
 import pytest
 
-from cosim import golden
 from tests.rtl.stream_bench import (
+    ALL_TESTS,
     directed_corners,
     exhaustive_pairs,
     narrow_width_wraps,
     random_dots,
     run_stream_bench,
+    tree_params,
 )
 
 __all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
 
 TOP = "dot_tree"
-ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
-
-
-def params(w: int, kp: int, ncol: int, kt_max: int = 16, **extra: int) -> dict:
-    return {"W": w, "KP": kp, "NCOL": ncol, "KT_MAX": kt_max, "ACC_W": golden.acc_width(w, kp * kt_max), **extra}
 
 
 def run(sim: str, p: dict, testcase, random_dots: int = 40) -> None:
@@ -35,9 +31,9 @@ def run(sim: str, p: dict, testcase, random_dots: int = 40) -> None:
 @pytest.mark.parametrize(
     ("sim", "p", "tests", "n_random"),
     [
-        ("verilator", params(8, 16, 4), ALL, 40),
-        ("icarus", params(8, 16, 4), ["directed_corners", "random_dots"], 5),
-        ("icarus", params(4, 4, 2), ALL, 20),
+        ("verilator", tree_params(8, 16, 4), ALL_TESTS, 40),
+        ("icarus", tree_params(8, 16, 4), ["directed_corners", "random_dots"], 5),
+        ("icarus", tree_params(4, 4, 2), ALL_TESTS, 20),
     ],
     ids=["verilator-w8-k16-n4", "icarus-w8-k16-n4", "icarus-w4-k4-n2"],
 )

@@ -8,21 +8,17 @@ import pytest
 
 from cosim import golden
 from tests.rtl.stream_bench import (
+    ALL_TESTS,
+    PE_K_MAX,
     directed_corners,
     exhaustive_pairs,
     narrow_width_wraps,
+    pe_params,
     random_dots,
     run_stream_bench,
 )
 
 __all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
-
-K_MAX = 256
-ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
-
-
-def params(w: int, acc_w: int | None = None) -> dict:
-    return {"W": w, "K_MAX": K_MAX, "ACC_W": acc_w or golden.acc_width(w, K_MAX)}
 
 
 def run(sim: str, p: dict, testcase, random_dots: int = 60) -> None:
@@ -33,18 +29,18 @@ def run(sim: str, p: dict, testcase, random_dots: int = 60) -> None:
 @pytest.mark.parametrize(
     ("sim", "w", "tests", "n_random"),
     [
-        ("verilator", 8, ALL, 60),
+        ("verilator", 8, ALL_TESTS, 60),
         ("icarus", 8, ["directed_corners", "random_dots"], 10),
-        ("icarus", 4, ALL, 30),
+        ("icarus", 4, ALL_TESTS, 30),
     ],
     ids=["verilator-w8", "icarus-w8", "icarus-w4"],
 )
 def test_mac_pe(sim, w, tests, n_random):
-    run(sim, params(w), tests, n_random)
+    run(sim, pe_params(w), tests, n_random)
 
 
 @pytest.mark.rtl
 @pytest.mark.parametrize("sim", ["icarus"])
 def test_mac_pe_narrow_accumulator_wraps(sim):
     """One bit below 2W + ceil(log2 K_MAX), the all-minimum K_MAX corner must wrap."""
-    run(sim, params(8, golden.acc_width(8, K_MAX) - 1), "narrow_width_wraps")
+    run(sim, pe_params(8, golden.acc_width(8, PE_K_MAX) - 1), "narrow_width_wraps")

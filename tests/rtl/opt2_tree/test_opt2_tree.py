@@ -10,22 +10,19 @@ import pytest
 
 from cosim import golden
 from tests.rtl.stream_bench import (
+    ALL_TESTS,
     directed_corners,
     exhaustive_pairs,
     narrow_width_wraps,
     random_dots,
     run_stream_bench,
+    tree_params,
 )
 
 __all__ = ["directed_corners", "exhaustive_pairs", "narrow_width_wraps", "random_dots"]
 
 TOP = "opt2_tree"
 LIB = ("tpe_lib/csa_tree.sv", "tpe_lib/r4_digits.sv", "tpe_lib/r4_pp.sv")
-ALL = ["exhaustive_pairs", "directed_corners", "random_dots"]
-
-
-def params(w: int, kp: int, ncol: int, kt_max: int = 16, **extra: int) -> dict:
-    return {"W": w, "KP": kp, "NCOL": ncol, "KT_MAX": kt_max, "ACC_W": golden.acc_width(w, kp * kt_max), **extra}
 
 
 def run(sim: str, p: dict, testcase, random_dots: int = 40) -> None:
@@ -36,10 +33,10 @@ def run(sim: str, p: dict, testcase, random_dots: int = 40) -> None:
 @pytest.mark.parametrize(
     ("sim", "p", "tests", "n_random"),
     [
-        ("verilator", params(8, 16, 4, ENC=1), ALL, 40),
-        ("icarus", params(8, 16, 4, ENC=1), ["directed_corners", "random_dots"], 5),
-        ("icarus", params(4, 4, 2, ENC=1), ALL, 20),
-        ("icarus", params(4, 4, 2, ENC=0), ALL, 20),
+        ("verilator", tree_params(8, 16, 4, ENC=1), ALL_TESTS, 40),
+        ("icarus", tree_params(8, 16, 4, ENC=1), ["directed_corners", "random_dots"], 5),
+        ("icarus", tree_params(4, 4, 2, ENC=1), ALL_TESTS, 20),
+        ("icarus", tree_params(4, 4, 2, ENC=0), ALL_TESTS, 20),
     ],
     ids=["verilator-w8-k16-n4-ent", "icarus-w8-k16-n4-ent", "icarus-w4-k4-n2-ent", "icarus-w4-k4-n2-mbe"],
 )
@@ -52,4 +49,4 @@ def test_opt2_tree(sim, p, tests, n_random):
 def test_opt2_tree_13bit_reduction_overflows(sim):
     """RED_W = 13 (the paper's public RTL) must give -4096 for a = -2, b = -128: the bench sees the bug."""
     assert golden.same_weight_reduction_width(8, 16) == 14
-    run(sim, params(8, 16, 1, RED_W=13), "narrow_width_wraps")
+    run(sim, tree_params(8, 16, 1, RED_W=13), "narrow_width_wraps")
